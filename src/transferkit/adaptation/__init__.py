@@ -1,0 +1,1 @@
+"""Unsupervised domain adaptation and partial transfer: labelled source, unlabelled target."""

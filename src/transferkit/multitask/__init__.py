@@ -1,0 +1,1 @@
+"""Multi-task learning: shared architectures, loss weightings and gradient aggregators."""
