@@ -1,1 +1,55 @@
-"""Unsupervised domain adaptation and partial transfer: labelled source, unlabelled target."""
+"""Unsupervised domain adaptation and partial transfer: labelled source, unlabelled target.
+
+Every method is an ``nn.Module`` with the common call
+``loss = method(f_s, f_t, logits_s=..., logits_t=..., y_s=...)`` and a
+``method.source_loss(logits_s, y_s)``; see :mod:`transferkit.adaptation._base`. Schedules
+(:class:`GRLSchedule`, :class:`LRAnnealing`) are stepped by the training loop.
+"""
+
+from ._base import AdaptationMethod
+from ._build import build_method
+from ._cdan import CDAN, cdan_e, entropy, multilinear_map
+from ._coral import DeepCORAL, coral_loss
+from ._dan import DAN, PAPER_BANDWIDTH_MULTIPLIERS, mk_mmd
+from ._dann import DANN
+from ._grl import GradientReversal, GradientReversalFunction, GRLSchedule, LRAnnealing, grad_reverse
+from ._partial import PADA, SAN, class_weights_from_predictions
+from ._scorers import (
+    DeepEmbeddedValidation,
+    ImportanceWeightedValidation,
+    PredictionEntropy,
+    SoftNeighborhoodDensity,
+    domain_density_ratio,
+    proxy_a_distance,
+)
+from ._source_only import SourceOnly
+
+__all__ = [
+    "AdaptationMethod",
+    "build_method",
+    "CDAN",
+    "cdan_e",
+    "entropy",
+    "multilinear_map",
+    "DeepCORAL",
+    "coral_loss",
+    "DAN",
+    "mk_mmd",
+    "PAPER_BANDWIDTH_MULTIPLIERS",
+    "DANN",
+    "GradientReversal",
+    "GradientReversalFunction",
+    "GRLSchedule",
+    "LRAnnealing",
+    "grad_reverse",
+    "PADA",
+    "SAN",
+    "class_weights_from_predictions",
+    "DeepEmbeddedValidation",
+    "ImportanceWeightedValidation",
+    "PredictionEntropy",
+    "SoftNeighborhoodDensity",
+    "domain_density_ratio",
+    "proxy_a_distance",
+    "SourceOnly",
+]
