@@ -1,1 +1,53 @@
-"""Multi-task learning: shared architectures, loss weightings and gradient aggregators."""
+"""Multi-task learning: shared architectures, loss weightings and gradient aggregators.
+
+Three families, each in the registry (``transferkit.list_methods(family)``):
+
+* ``mtl_architecture``: hard / soft parameter sharing, cross-stitch, MMoE, progressive nets;
+* ``weighting``: loss-level balancing with explicit state (fixed, uncertainty, DWA, GradNorm);
+* ``aggregator``: gradient-level balancing, pure functions of the task Jacobian/Gramian
+  (MGDA, PCGrad, CAGrad, UPGrad, IMTL-G, mean, sum, any torchjd aggregator), applied with
+  :func:`mtl_backward` (full Jacobian, or the cheap representation/UB mode).
+"""
+
+from ._aggregator_base import Aggregator, gramian
+from ._backward import mtl_backward
+from ._cagrad import CAGrad
+from ._dwa import DWA
+from ._fixed import FixedWeighting
+from ._gradnorm import GradNorm
+from ._imtlg import IMTLG
+from ._mgda import MGDA, frank_wolfe_min_norm_weights, min_norm_weights
+from ._pcgrad import PCGrad
+from ._simple_aggregators import Mean, Sum
+from ._task import TASK_KINDS, Task, label_mask, masked_loss, masked_metric
+from ._torchjd_adapter import TorchJDAggregator
+from ._uncertainty import UncertaintyWeighting
+from ._upgrad import UPGrad, project_weights_dual_cone
+from ._weighting_base import Weighting
+
+__all__ = [
+    "Aggregator",
+    "CAGrad",
+    "DWA",
+    "FixedWeighting",
+    "GradNorm",
+    "IMTLG",
+    "MGDA",
+    "Mean",
+    "PCGrad",
+    "Sum",
+    "TASK_KINDS",
+    "Task",
+    "TorchJDAggregator",
+    "UPGrad",
+    "UncertaintyWeighting",
+    "Weighting",
+    "frank_wolfe_min_norm_weights",
+    "gramian",
+    "label_mask",
+    "masked_loss",
+    "masked_metric",
+    "min_norm_weights",
+    "mtl_backward",
+    "project_weights_dual_cone",
+]

@@ -1,0 +1,95 @@
+"""GradNorm: gradient normalisation for adaptive loss balancing.
+
+Chen, Badrinarayanan, Lee & Rabinovich, ICML 2018. Learnable weights ``w_i`` (init 1) are
+trained with the loss (their Eq. 2)
+
+    L_grad = sum_i | G_W^(i) - mean_j(G_W^(j)) * r_i^alpha |_1,
+    G_W^(i) = | grad_W (w_i L_i) |_2,  r_i = L~_i / mean_j L~_j,  L~_i = L_i(t) / L_i(0),
+
+where ``W`` is the last shared layer and the target ``mean(G) r^alpha`` is a constant. After
+each optimiser step the weights are renormalised to ``sum_i w_i = m`` (:meth:`renormalize`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .._registry import register
+from ._weighting_base import Weighting, stack_losses
+
+__all__ = ["GradNorm"]
+
+
+@register("weighting", "gradnorm")
+class GradNorm(Weighting):
+    """GradNorm (Chen et al. 2018, Eq. 2); asymmetry ``alpha`` (paper's range 0-3; 1.5 default).
+
+    Use::
+
+        gn = GradNorm(num_tasks=2, alpha=1.5)
+        opt = SGD([*model.parameters(), *gn.parameters()], lr)
+        total = gn.backward(losses, last_shared_layer.parameters())  # fills all .grad
+        opt.step(); gn.renormalize()
+
+    State: ``initial_losses`` (``L_i(0)``, recorded by the first :meth:`backward` unless set).
+    """
+
+    def __init__(self, num_tasks: int, alpha: float = 1.5) -> None:
+        super().__init__()
+        if num_tasks <= 0:
+            raise ValueError(f"num_tasks must be > 0, got {num_tasks}")
+        if alpha < 0:
+            raise ValueError(f"alpha must be >= 0, got {alpha}")
+        self.num_tasks = num_tasks
+        self.alpha = float(alpha)
+        self.task_weights = nn.Parameter(torch.ones(num_tasks))
+        self.register_buffer("initial_losses", torch.full((num_tasks,), float("nan")))
+
+    @property
+    def weights(self) -> Tensor:
+        return self.task_weights.detach()
+
+    def forward(self, losses: Sequence[Tensor] | Tensor) -> Tensor:
+        L = stack_losses(losses, self.num_tasks)
+        return (self.task_weights.detach().to(L.dtype) * L).sum()
+
+    def gradnorm_loss(self, losses: Sequence[Tensor] | Tensor, shared_params: Iterable[nn.Parameter]) -> Tensor:
+        """``L_grad`` of Eq. 2, differentiable w.r.t. ``task_weights`` only."""
+        L = stack_losses(losses, self.num_tasks)
+        W = [p for p in shared_params if p.requires_grad]
+        if not W:
+            raise ValueError("GradNorm needs the last shared layer's parameters, got none")
+        if torch.isnan(self.initial_losses).any():
+            self.initial_losses.copy_(L.detach().float())
+        norms = []
+        for i in range(self.num_tasks):
+            g = torch.autograd.grad(L[i], W, retain_graph=True, allow_unused=True)
+            gn = torch.sqrt(sum((x.detach() ** 2).sum() for x in g if x is not None))
+            norms.append(self.task_weights[i] * gn)  # |grad(w_i L_i)| = w_i |grad L_i|
+        G = torch.stack(norms)
+        ratio = L.detach() / self.initial_losses.to(L.dtype).clamp(min=1e-12)
+        r = ratio / ratio.mean()
+        target = (G.mean() * r**self.alpha).detach()
+        return (G - target).abs().sum()
+
+    def backward(
+        self, losses: Sequence[Tensor] | Tensor, shared_params: Iterable[nn.Parameter]
+    ) -> Tensor:
+        """Fill ``.grad`` of the model (from ``sum w_i L_i``) and of ``task_weights`` (from
+        ``L_grad``); returns the weighted total loss (detached)."""
+        L = stack_losses(losses, self.num_tasks)
+        lg = self.gradnorm_loss(L, shared_params)
+        (gw,) = torch.autograd.grad(lg, [self.task_weights], retain_graph=True)
+        total = (self.task_weights.detach().to(L.dtype) * L).sum()
+        total.backward()
+        self.task_weights.grad = gw if self.task_weights.grad is None else self.task_weights.grad + gw
+        return total.detach()
+
+    @torch.no_grad()
+    def renormalize(self) -> None:
+        """Rescale the weights so they sum to ``m`` (and stay > 0); call after each step."""
+        w = self.task_weights.clamp_(min=1e-6)
+        w.mul_(self.num_tasks / w.sum())
