@@ -1,7 +1,13 @@
 """Backbones behind one protocol: built-in nets, torchvision, timm, Hugging Face, packaged weights.
 
 ``create_backbone(name, pretrained=False, num_outputs=0, **params)`` resolves ``name`` in the
-``backbone`` registry (``transferkit.list_methods("backbone")``).
+``backbone`` registry (``transferkit.list_methods("backbone")``); names with a ``torchvision/``,
+``timm/`` or ``hf/`` prefix resolve to any model of that library (``torchvision/resnet50``,
+``timm/convnext_tiny``, ``hf/<model id or local folder>``).
+
+``num_outputs``: ``None`` keeps the model's own (pretrained) head where it has one, ``0`` no
+head, ``n > 0`` a fresh ``Linear(feature_dim, n)``. ``checkpoint="path.pt"`` loads a state dict
+saved from the same backbone.
 """
 
 from __future__ import annotations
@@ -9,16 +15,58 @@ from __future__ import annotations
 from typing import Any
 
 from .._registry import get_method
+from ..exceptions import UnknownNameError
 from . import _builtin  # noqa: F401  (registers the built-in nets)
+from . import _external  # noqa: F401  (registers torchvision/timm/hf and packaged weights)
 from ._base import Backbone, SequentialBackbone
 from ._builtin import lenet, mlp, small_resnet
+from ._external import (
+    EFFICIENTNET_LITE0_NORMALIZATION,
+    HFTextBackbone,
+    PretrainedWeightsUnavailable,
+    TimmBackbone,
+    TorchvisionBackbone,
+    load_checkpoint,
+)
 
-__all__ = ["Backbone", "SequentialBackbone", "create_backbone", "lenet", "mlp", "small_resnet"]
+__all__ = [
+    "EFFICIENTNET_LITE0_NORMALIZATION",
+    "Backbone",
+    "HFTextBackbone",
+    "PretrainedWeightsUnavailable",
+    "SequentialBackbone",
+    "TimmBackbone",
+    "TorchvisionBackbone",
+    "create_backbone",
+    "lenet",
+    "load_checkpoint",
+    "mlp",
+    "small_resnet",
+]
 
 
 def create_backbone(
-    name: str, pretrained: bool = False, num_outputs: int = 0, **params: Any
+    name: str, pretrained: bool = False, num_outputs: int | None = 0, **params: Any
 ) -> Backbone:
     """Build the registered backbone ``name``; unknown names list the nearest valid ones."""
-    info = get_method("backbone", name)
-    return info.factory(pretrained=pretrained, num_outputs=num_outputs, **params)
+    try:
+        factory = get_method("backbone", name).factory
+    except UnknownNameError:
+        factory = _external.resolve_prefixed(name)
+        if factory is None:
+            raise
+    if num_outputs is None and not getattr(factory, "keeps_pretrained_head", False):
+        num_outputs = 0  # built-in nets have no pretrained head to keep
+    checkpoint = None
+    if "checkpoint" in params and "checkpoint" not in _accepted(factory):
+        checkpoint = params.pop("checkpoint")
+    backbone = factory(pretrained=pretrained, num_outputs=num_outputs, **params)
+    if checkpoint is not None:
+        load_checkpoint(backbone, checkpoint)
+    return backbone
+
+
+def _accepted(factory: Any) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(factory).parameters)
