@@ -10,6 +10,12 @@ Three families, each in the registry (``transferkit.list_methods(family)``):
 """
 
 from ._aggregator_base import Aggregator, gramian
+from ._arch_base import MultiTaskModel
+from ._cross_stitch import CrossStitch
+from ._hard_sharing import HardSharing
+from ._mmoe import MMoE
+from ._progressive import ProgressiveNet
+from ._soft_sharing import SoftSharing
 from ._backward import mtl_backward
 from ._cagrad import CAGrad
 from ._dwa import DWA
@@ -28,6 +34,12 @@ from ._weighting_base import Weighting
 __all__ = [
     "Aggregator",
     "CAGrad",
+    "CrossStitch",
+    "HardSharing",
+    "MMoE",
+    "MultiTaskModel",
+    "ProgressiveNet",
+    "SoftSharing",
     "DWA",
     "FixedWeighting",
     "GradNorm",
