@@ -54,8 +54,11 @@ class MethodInfo:
 
 
 def _first_doc_line(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    """The docstring's first paragraph on one line, up to its first sentence end."""
+    doc = (inspect.getdoc(obj) or "").strip()
+    para = " ".join(doc.split("\n\n")[0].split())
+    end = para.find(". ")
+    return para[: end + 1] if end >= 0 else para
 
 
 def register(family: str, name: str, description: str | None = None) -> Callable[[T], T]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor, nn
 
 from ..backbones._base import Backbone
@@ -34,9 +33,8 @@ __all__ = ["FineTuneStrategy", "TrainingDefaults", "freeze", "set_frozen_eval"]
 
 @dataclass(frozen=True)
 class TrainingDefaults:
-    """What a strategy recommends to the trainer; the run config may override each."""
+    """What a strategy recommends to the trainer."""
 
-    lr_scale: float = 1.0  # multiplies the trainer's base learning rate
     pretrained: bool = True  # False for the from-scratch baseline
 
 
@@ -65,6 +63,9 @@ class FineTuneStrategy:
     """
 
     defaults = TrainingDefaults()
+    #: multiplies the base learning rate for the pretrained encoder; the new head always
+    #: trains at the base rate (a fresh head at a tiny rate barely moves in few steps)
+    backbone_lr_scale: float = 1.0
 
     def prepare(self, backbone: Backbone, num_classes: int) -> Backbone:
         """Reset the head to ``num_classes`` and configure what trains. Returns the model."""
@@ -85,9 +86,18 @@ class FineTuneStrategy:
         """Set ``requires_grad`` and snapshot state. Default: everything trains."""
 
     def param_groups(self, model: nn.Module, lr: float) -> list[dict]:
-        """Optimizer parameter groups. Frozen parameters are left out."""
-        params = [p for p in model.parameters() if p.requires_grad]
-        return [{"params": params, "lr": lr}]
+        """Optimizer groups: the head at ``lr``, the rest at ``lr * backbone_lr_scale``.
+
+        Frozen parameters are left out; empty groups are dropped.
+        """
+        head_ids = {id(p) for p in model.head.parameters()}
+        head = [p for p in model.head.parameters() if p.requires_grad]
+        rest = [p for p in model.parameters() if p.requires_grad and id(p) not in head_ids]
+        groups = [
+            {"params": rest, "lr": lr * self.backbone_lr_scale, "name": "backbone"},
+            {"params": head, "lr": lr, "name": "head"},
+        ]
+        return [g for g in groups if g["params"]]
 
     def regularizer(self, model: Backbone, x, features: Tensor, logits: Tensor) -> Tensor:
         """Extra loss added to the task loss. Default: zero."""
@@ -109,11 +119,7 @@ class FineTuneStrategy:
         return f"{type(self).__name__}({params})"
 
 
-def _named_params(module: nn.Module) -> dict[str, Tensor]:
-    return {n: p.detach().clone() for n, p in module.named_parameters()}
-
-
-def snapshot(module: nn.Module) -> dict[str, Tensor]:
-    """A detached copy of ``module``'s parameters, keyed by name."""
-    with torch.no_grad():
-        return _named_params(module)
+def check_lr_scale(value: float, key: str = "backbone_lr_scale") -> float:
+    if not value > 0:
+        raise ValueError(f"{key} must be > 0, got {value}")
+    return float(value)
