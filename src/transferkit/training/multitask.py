@@ -1,0 +1,231 @@
+"""Multi-task training on Lightning: a module that composes an architecture and a balancer.
+
+:class:`MultiTaskModule` holds no algorithm logic: the architecture (``forward``), the tasks'
+masked losses, and a *balancer* — a loss :class:`~transferkit.multitask.Weighting`, GradNorm,
+or a gradient :class:`~transferkit.multitask.Aggregator` applied by
+:func:`~transferkit.multitask.mtl_backward` — do the work. Optimisation is manual (aggregators
+write ``.grad`` themselves), and the task weights chosen at every step are logged
+(``weight/<task>``) and kept in ``weight_history``.
+
+Note: aggregators fill ``.grad`` outside DDP's reducer, so with ``devices > 1`` use a weighting
+(loss-level) balancer, or one device.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from .._utils import count_parameters
+from ..data.multitask import MultiTaskDataset
+from ..multitask import Aggregator, DWA, GradNorm, MultiTaskModel, Task, Weighting, mtl_backward
+
+__all__ = ["MultiTaskModule", "MultiTaskFitResult", "fit_multitask", "evaluate_multitask", "tasks_from_data"]
+
+
+class _MTDataset(Dataset):
+    def __init__(self, data: MultiTaskDataset, names: Sequence[str]):
+        self.X = torch.from_numpy(np.ascontiguousarray(data.X))
+        self.Y = {n: torch.from_numpy(np.ascontiguousarray(data.targets[n])) for n in names}
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i: int):
+        return self.X[i], {n: y[i] for n, y in self.Y.items()}
+
+    def __getitems__(self, idx: list[int]):
+        t = torch.as_tensor(idx)
+        return [(self.X[t], {n: y[t] for n, y in self.Y.items()})]
+
+
+def _loader(data: MultiTaskDataset, names: Sequence[str], batch_size: int, shuffle: bool, seed: int) -> DataLoader:
+    g = torch.Generator().manual_seed(seed)
+    return DataLoader(
+        _MTDataset(data, names), batch_size=batch_size, shuffle=shuffle, generator=g,
+        collate_fn=lambda b: b[0],
+    )
+
+
+def tasks_from_data(data: MultiTaskDataset, auxiliary: Sequence[str] = ()) -> list[Task]:
+    """One :class:`Task` per target of ``data`` (``auxiliary`` names flagged auxiliary)."""
+    return [
+        Task(n, data.num_outputs[n], kind=data.kinds[n], auxiliary=n in auxiliary) for n in data.task_names
+    ]
+
+
+class MultiTaskModule(L.LightningModule):
+    """LightningModule: ``model`` + ``tasks`` + a balancer (weighting or aggregator).
+
+    Args:
+        model: a :class:`~transferkit.multitask.MultiTaskModel`.
+        tasks: the tasks, in the order of the balancer's weights.
+        balancer: a ``Weighting`` (incl. ``GradNorm``) or an ``Aggregator``.
+        representation_mode: with an aggregator, take weights from the shared representation
+            (MGDA-UB style, hard sharing only) instead of the full shared-parameter Jacobian.
+        lr, optimizer, weight_decay: the optimiser (``"adam"`` or ``"sgd"`` with momentum 0.9).
+    """
+
+    def __init__(
+        self,
+        model: MultiTaskModel,
+        tasks: Sequence[Task],
+        balancer: Weighting | Aggregator,
+        representation_mode: bool = False,
+        lr: float = 1e-3,
+        optimizer: str = "adam",
+        weight_decay: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd', got '{optimizer}'")
+        if lr <= 0:
+            raise ValueError(f"lr must be > 0, got {lr}")
+        self.automatic_optimization = False
+        self.model = model
+        self.tasks = list(tasks)
+        self.balancer = balancer
+        if isinstance(balancer, Weighting):
+            self.weighting = balancer  # registered as a sub-module: its parameters train
+        self.representation_mode = bool(representation_mode)
+        self.lr, self.optimizer_name, self.weight_decay = float(lr), optimizer, float(weight_decay)
+        self.weight_history: list[list[float]] = []
+        self._epoch_losses: list[list[float]] = []
+
+    def forward(self, x: Tensor) -> dict[str, Tensor]:
+        return self.model(x)
+
+    def configure_optimizers(self):
+        params = [p for p in self.parameters() if p.requires_grad]
+        if self.optimizer_name == "adam":
+            return torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
+        return torch.optim.SGD(params, lr=self.lr, momentum=0.9, weight_decay=self.weight_decay)
+
+    def task_losses(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> list[Tensor]:
+        return [t.loss(outputs[t.name], targets[t.name]) for t in self.tasks]
+
+    def training_step(self, batch, batch_idx: int) -> Tensor:
+        x, targets = batch
+        opt = self.optimizers()
+        opt.zero_grad()
+        b = self.balancer
+        if isinstance(b, Aggregator):
+            if self.representation_mode:
+                z, outputs = self.model.forward_with_representation(x)
+            else:
+                z, outputs = None, self.model(x)
+            losses = self.task_losses(outputs, targets)
+            reg = self.model.regularization()
+            w = mtl_backward(
+                losses, self.model.shared_parameters(), b, self.model.task_parameters(),
+                representation=z, retain_graph=bool(reg.requires_grad),
+            )
+            if reg.requires_grad:
+                self.manual_backward(reg)
+            total = sum(wi * l.detach() for wi, l in zip(w, losses))
+        elif isinstance(b, GradNorm):
+            outputs = self.model(x)
+            losses = self.task_losses(outputs, targets)
+            total = b.backward(losses, self.model.last_shared_parameters())
+            reg = self.model.regularization()
+            if reg.requires_grad:
+                self.manual_backward(reg)
+            w = b.weights
+        else:
+            outputs = self.model(x)
+            losses = self.task_losses(outputs, targets)
+            total = b(losses) + self.model.regularization()
+            self.manual_backward(total)
+            w = b.weights
+        opt.step()
+        if isinstance(b, GradNorm):
+            b.renormalize()
+        w_list = [float(v) for v in w.detach().cpu()]
+        self.weight_history.append(w_list)
+        self._epoch_losses.append([float(l.detach()) for l in losses])
+        for t, v in zip(self.tasks, w_list):
+            self.log(f"weight/{t.name}", v, on_step=True, on_epoch=False)
+        for t, l in zip(self.tasks, losses):
+            self.log(f"train_loss/{t.name}", l.detach(), on_step=False, on_epoch=True)
+        return total.detach() if isinstance(total, Tensor) else torch.tensor(float(total))
+
+    def on_train_epoch_end(self) -> None:
+        if self._epoch_losses and isinstance(self.balancer, DWA):
+            self.balancer.step(np.mean(self._epoch_losses, 0).tolist())
+        self._epoch_losses = []
+
+
+@dataclass
+class MultiTaskFitResult:
+    model: MultiTaskModel
+    module: MultiTaskModule
+    train_seconds: float
+    trainable_params: int
+    weight_history: list[list[float]] = field(default_factory=list)
+
+
+@torch.no_grad()
+def evaluate_multitask(
+    model: MultiTaskModel, tasks: Sequence[Task], data: MultiTaskDataset, batch_size: int = 512
+) -> dict[str, float]:
+    """``{"<task>/<metric>": value}`` over the labelled entries of ``data`` (count-weighted)."""
+    model.eval()
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for x, ys in _loader(data, [t.name for t in tasks], batch_size, False, 0):
+        out = model(x)
+        for t in tasks:
+            for m in t.metrics:
+                v, n = t.metric(m, out[t.name], ys[t.name])
+                if n:
+                    key = f"{t.name}/{m}"
+                    sums[key] = sums.get(key, 0.0) + v * n
+                    counts[key] = counts.get(key, 0) + n
+    model.train()
+    return {k: sums[k] / counts[k] for k in sums}
+
+
+def fit_multitask(
+    model: MultiTaskModel,
+    tasks: Sequence[Task],
+    balancer: Weighting | Aggregator,
+    train: MultiTaskDataset,
+    *,
+    representation_mode: bool = False,
+    max_epochs: int = 3,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    accelerator: str = "cpu",
+    devices: int | str = 1,
+    trainer_extra: dict[str, Any] | None = None,
+) -> MultiTaskFitResult:
+    """Train ``model`` on ``train`` with a Lightning Trainer; returns the model and weight curve."""
+    try:
+        from ._fit import quiet_lightning
+
+        quiet_lightning()
+    except Exception:  # pragma: no cover - the shared helper is optional here
+        pass
+    L.seed_everything(seed, workers=True, verbose=False)
+    module = MultiTaskModule(model, tasks, balancer, representation_mode, lr, optimizer, weight_decay)
+    trainer = L.Trainer(
+        max_epochs=max_epochs, accelerator=accelerator, devices=devices, logger=False,
+        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        **(trainer_extra or {}),
+    )
+    loader = _loader(train, [t.name for t in tasks], batch_size, True, seed)
+    t0 = time.perf_counter()
+    trainer.fit(module, loader)
+    secs = time.perf_counter() - t0
+    return MultiTaskFitResult(model, module, secs, count_parameters(module), module.weight_history)
