@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from .._registry import register
 from .._utils import require
 from ..backbones._base import Backbone
-from ._base import FineTuneStrategy, TrainingDefaults
+from ._base import FineTuneStrategy, check_lr_scale
 
 __all__ = ["LoRA", "lora_target_modules"]
 
@@ -64,7 +64,8 @@ class LoRA(FineTuneStrategy):
         target_modules: ``"auto"`` (every Linear and non-grouped Conv2d of the encoder), a list
             of module-name suffixes (``["query", "value"]`` is the paper's choice for
             attention), or a regular expression that must match a full module name.
-        lr_scale: multiplies the trainer's base learning rate (LoRA tolerates large rates).
+        backbone_lr_scale: multiplies the base learning rate for the adapters (the head trains
+            at the base rate); 1.0 since adapters start at zero and tolerate large rates.
     """
 
     def __init__(
@@ -73,7 +74,7 @@ class LoRA(FineTuneStrategy):
         alpha: float = 16.0,
         dropout: float = 0.0,
         target_modules: str | Sequence[str] = "auto",
-        lr_scale: float = 1.0,
+        backbone_lr_scale: float = 1.0,
     ):
         if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
             raise ValueError(f"r must be an integer > 0, got {r!r}")
@@ -81,8 +82,6 @@ class LoRA(FineTuneStrategy):
             raise ValueError(f"alpha must be > 0, got {alpha}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-        if not lr_scale > 0:
-            raise ValueError(f"lr_scale must be > 0, got {lr_scale}")
         if isinstance(target_modules, str):
             if target_modules != "auto":
                 try:
@@ -100,8 +99,7 @@ class LoRA(FineTuneStrategy):
         self.alpha = float(alpha)
         self.dropout = float(dropout)
         self.target_modules = target_modules
-        self.lr_scale = float(lr_scale)
-        self.defaults = TrainingDefaults(lr_scale=self.lr_scale)
+        self.backbone_lr_scale = check_lr_scale(backbone_lr_scale)
 
     # ------------------------------------------------------------------ configuration
 
