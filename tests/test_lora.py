@@ -29,8 +29,8 @@ def tiny_bert(tmp_path_factory):
 
 def _case(kind, tiny_bert):
     torch.manual_seed(0)
-    if kind == "resnet18":  # Conv2d + no Linear in the encoder
-        return create_backbone("torchvision/resnet18"), torch.randn(4, 3, 16, 16)
+    if kind == "resnet":  # Conv2d (3x3 and 1x1) + batch norm, no Linear in the encoder
+        return create_backbone("small_resnet", widths=(8, 16)), torch.randn(4, 3, 16, 16)
     if kind == "vit":  # Linear layers + a Conv2d patch embedding
         return create_backbone("timm/vit_tiny_patch16_224", img_size=32, depth=2), torch.randn(4, 3, 32, 32)
     if kind == "mlp":
@@ -39,7 +39,7 @@ def _case(kind, tiny_bert):
     return model, model.encode(TEXTS)
 
 
-KINDS = ["resnet18", "vit", "mlp", "bert"]
+KINDS = ["resnet", "vit", "mlp", "bert"]
 
 
 def _randomize_b(model):
@@ -139,7 +139,7 @@ def test_merge_keeps_outputs_and_removes_adapters(kind, tiny_bert):
         assert torch.allclose(model(x), adapted, atol=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["resnet18", "bert"])
+@pytest.mark.parametrize("kind", ["resnet", "bert"])
 def test_adapter_state_round_trip(kind, tiny_bert, tmp_path):
     model, x = _case(kind, tiny_bert)
     lora = LoRA(r=4, alpha=8)
