@@ -26,8 +26,30 @@ transformers = pytest.importorskip("transformers")
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "a", "cat", "dog", "sat", "on",
-         "mat", "is", "good", "bad", "movie", "very", "not", "##s", "i", "liked", "it"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "a",
+    "cat",
+    "dog",
+    "sat",
+    "on",
+    "mat",
+    "is",
+    "good",
+    "bad",
+    "movie",
+    "very",
+    "not",
+    "##s",
+    "i",
+    "liked",
+    "it",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -41,8 +63,12 @@ def make_tiny_bert(folder: Path) -> Path:
     (folder / "vocab.txt").write_text("\n".join(VOCAB) + "\n")
     tok = transformers.BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
     cfg = transformers.BertConfig(
-        vocab_size=len(VOCAB), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-        intermediate_size=37, max_position_embeddings=64,
+        vocab_size=len(VOCAB),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=37,
+        max_position_embeddings=64,
     )
     torch.manual_seed(0)
     transformers.BertModel(cfg).save_pretrained(folder)
@@ -64,15 +90,15 @@ def images(n=2, c=3, size=32):
 
 # name -> (build kwargs, input factory, slow)
 CASES = {
-    "mlp": (dict(in_features=64), lambda: torch.randn(3, 64), False),
+    "mlp": ({"in_features": 64}, lambda: torch.randn(3, 64), False),
     "lenet": ({}, lambda: images(2, 1, 28), False),
     "small_resnet": ({}, lambda: images(), False),
     "torchvision/resnet18": ({}, lambda: images(), False),
     "torchvision/resnet50": ({}, lambda: images(), True),
     "torchvision/vgg16": ({}, lambda: images(), True),
-    "torchvision/vit_b_16": (dict(image_size=32), lambda: images(), True),
+    "torchvision/vit_b_16": ({"image_size": 32}, lambda: images(), True),
     "timm/resnet18": ({}, lambda: images(), False),
-    "timm/vit_tiny_patch16_224": (dict(img_size=32), lambda: images(), False),
+    "timm/vit_tiny_patch16_224": ({"img_size": 32}, lambda: images(), False),
     "efficientnet_lite0": ({}, lambda: images(), False),
     "all-MiniLM-L6-v2": ({}, None, False),
 }
@@ -134,8 +160,14 @@ def test_protocol_conformance(name):
 
 def test_registered_names_and_prefix_resolution():
     names = {m.name for m in transferkit.list_methods("backbone")}
-    assert {"efficientnet_lite0", "all-MiniLM-L6-v2", "torchvision/resnet50",
-            "torchvision/vgg16", "torchvision/vit_b_16", "timm/resnet18"} <= names
+    assert {
+        "efficientnet_lite0",
+        "all-MiniLM-L6-v2",
+        "torchvision/resnet50",
+        "torchvision/vgg16",
+        "torchvision/vit_b_16",
+        "timm/resnet18",
+    } <= names
     # any torchvision classification model resolves through the prefix
     m = create_backbone("torchvision/mobilenet_v3_small", num_outputs=4).eval()
     assert m(images()).shape == (2, 4)
@@ -158,8 +190,13 @@ def test_torchvision_layer_groups_are_stages():
     # VGG: one block per max-pool, then the classifier MLP without its last layer
     vgg = tv.models.vgg11(weights=None)
     vgg.classifier = nn.Sequential(
-        nn.Linear(512 * 7 * 7, 32), nn.ReLU(), nn.Dropout(), nn.Linear(32, 32), nn.ReLU(),
-        nn.Dropout(), nn.Linear(32, 10),
+        nn.Linear(512 * 7 * 7, 32),
+        nn.ReLU(),
+        nn.Dropout(),
+        nn.Linear(32, 32),
+        nn.ReLU(),
+        nn.Dropout(),
+        nn.Linear(32, 10),
     )
     b = TorchvisionBackbone("vgg11", vgg, num_outputs=None).eval()
     groups = b.layer_groups()
@@ -172,7 +209,12 @@ def test_torchvision_layer_groups_are_stages():
         assert torch.allclose(b(x), vgg(x), atol=1e-6)  # same function as the original
     # ViT: patch embedding, then one group per encoder block
     vit = tv.models.VisionTransformer(
-        image_size=32, patch_size=8, num_layers=3, num_heads=2, hidden_dim=16, mlp_dim=32,
+        image_size=32,
+        patch_size=8,
+        num_layers=3,
+        num_heads=2,
+        hidden_dim=16,
+        mlp_dim=32,
         num_classes=7,
     ).eval()
     b = TorchvisionBackbone("vit", vit, num_outputs=None).eval()
@@ -191,7 +233,9 @@ def test_timm_backbone_matches_timm_forward():
     x = images()
     with torch.no_grad():
         assert torch.allclose(b(x), ref(x), atol=1e-6)
-        assert torch.allclose(b.features(x), ref.forward_head(ref.forward_features(x), pre_logits=True))
+        assert torch.allclose(
+            b.features(x), ref.forward_head(ref.forward_features(x), pre_logits=True)
+        )
     assert len(b.layer_groups()) == 5  # stem, layer1..4 from timm's group_matcher
 
 
@@ -230,7 +274,7 @@ def test_efficientnet_lite0_imagenet_head_predicts_a_real_photo():
     Image = pytest.importorskip("PIL.Image")
     norm = EFFICIENTNET_LITE0_NORMALIZATION
     size = norm["input_size"][-1]
-    resize = int(round(size / norm["crop_pct"]))
+    resize = round(size / norm["crop_pct"])
     img = Image.open(photo).convert("RGB").resize((resize, resize), Image.BICUBIC)
     x = torch.tensor(list(img.getdata()), dtype=torch.float32).view(resize, resize, 3) / 255
     top = (resize - size) // 2
@@ -250,7 +294,9 @@ def test_minilm_matches_sentence_transformers():
     texts = ["A man is eating food.", "The new movie is awesome", "short", "x " * 300]
     with torch.no_grad():
         ours = b.features(b.encode(texts))
-    ref = torch.as_tensor(st.SentenceTransformer(str(pkg.get_model_path()), device="cpu").encode(texts))
+    ref = torch.as_tensor(
+        st.SentenceTransformer(str(pkg.get_model_path()), device="cpu").encode(texts)
+    )
     assert ours.shape == (4, 384) == ref.shape
     assert torch.allclose(ours, ref, atol=1e-5)
     assert len(b.layer_groups()) == 1 + 6
@@ -296,15 +342,21 @@ def test_checkpoint_round_trip_and_errors(tmp_path, tiny_bert):
     with torch.no_grad():
         assert torch.equal(back(x), src(x))
     # a Lightning-style checkpoint with a "model." prefix
-    torch.save({"state_dict": {f"model.{k}": v for k, v in src.state_dict().items()}}, tmp_path / "l.ckpt")
-    back = create_backbone("torchvision/resnet18", num_outputs=3, checkpoint=tmp_path / "l.ckpt").eval()
+    torch.save(
+        {"state_dict": {f"model.{k}": v for k, v in src.state_dict().items()}}, tmp_path / "l.ckpt"
+    )
+    back = create_backbone(
+        "torchvision/resnet18", num_outputs=3, checkpoint=tmp_path / "l.ckpt"
+    ).eval()
     with torch.no_grad():
         assert torch.equal(back(x), src(x))
     # built-in nets take checkpoints too (through create_backbone)
     lenet = create_backbone("lenet", num_outputs=10)
     torch.save(lenet.state_dict(), tmp_path / "lenet.pt")
     again = create_backbone("lenet", num_outputs=10, checkpoint=tmp_path / "lenet.pt")
-    assert all(torch.equal(a, b) for a, b in zip(lenet.state_dict().values(), again.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(lenet.state_dict().values(), again.state_dict().values())
+    )
     with pytest.raises(ConfigError, match="does not exist"):
         create_backbone("torchvision/resnet18", checkpoint=tmp_path / "missing.pt")
     torch.save(create_backbone("timm/resnet18").state_dict(), tmp_path / "timm.pt")

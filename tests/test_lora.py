@@ -17,9 +17,9 @@ pytest.importorskip("torchvision")
 pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")
 
-from test_backbones_external import TEXTS, make_tiny_bert  # noqa: E402
+from test_backbones_external import TEXTS, make_tiny_bert
 
-from transferkit.finetune._lora import LoRA, lora_target_modules  # noqa: E402
+from transferkit.finetune._lora import LoRA, lora_target_modules
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,9 @@ def _case(kind, tiny_bert):
     if kind == "resnet":  # Conv2d (3x3 and 1x1) + batch norm, no Linear in the encoder
         return create_backbone("small_resnet", widths=(8, 16)), torch.randn(4, 3, 16, 16)
     if kind == "vit":  # Linear layers + a Conv2d patch embedding
-        return create_backbone("timm/vit_tiny_patch16_224", img_size=32, depth=2), torch.randn(4, 3, 32, 32)
+        return create_backbone("timm/vit_tiny_patch16_224", img_size=32, depth=2), torch.randn(
+            4, 3, 32, 32
+        )
     if kind == "mlp":
         return create_backbone("mlp", in_features=12, hidden=(16, 8)), torch.randn(4, 12)
     model = create_backbone(f"hf/{tiny_bert}", pretrained=True)

@@ -16,8 +16,10 @@ from typing import Any
 
 from .._registry import get_method
 from ..exceptions import UnknownNameError
-from . import _builtin  # noqa: F401  (registers the built-in nets)
-from . import _external  # noqa: F401  (registers torchvision/timm/hf and packaged weights)
+from . import (
+    _builtin,  # noqa: F401  (registers the built-in nets)
+    _external,
+)
 from ._base import Backbone, SequentialBackbone
 from ._builtin import lenet, mlp, small_resnet
 from ._external import (

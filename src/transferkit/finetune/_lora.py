@@ -112,7 +112,8 @@ class LoRA(FineTuneStrategy):
             chosen = [n for n in candidates if pattern.fullmatch(n)]
         else:
             chosen = [
-                n for n in candidates
+                n
+                for n in candidates
                 if any(n == t or n.endswith("." + t) for t in self.target_modules)
             ]
         if not chosen:
@@ -169,7 +170,9 @@ class LoRA(FineTuneStrategy):
     @staticmethod
     def trainable_parameters(model: nn.Module) -> tuple[int, int]:
         """``(adapter parameters, head parameters)`` that train."""
-        adapters = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n and p.requires_grad)
+        adapters = sum(
+            p.numel() for n, p in model.named_parameters() if "lora_" in n and p.requires_grad
+        )
         head = sum(p.numel() for p in model.head.parameters() if p.requires_grad)
         return adapters, head
 
