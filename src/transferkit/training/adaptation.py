@@ -182,6 +182,9 @@ class AdaptationModule(L.LightningModule):
         self.annealing = LRAnnealing(max_steps, optim.anneal_alpha, optim.anneal_beta)
         self.target_probe = target_probe
         self.history: list[dict[str, float]] = []
+        # one optimiser, one backward per step: stepping it ourselves avoids the closure
+        # machinery of automatic optimisation (measured in benchmarks/adapt_speed.py)
+        self.automatic_optimization = False
         self._reset_eval()
 
     # explicit schedule stepping, from the loop --------------------------------------------
@@ -211,8 +214,16 @@ class AdaptationModule(L.LightningModule):
         logits = self.backbone.head(f)
         ns = xs.shape[0]
         f_s, f_t, l_s, l_t = f[:ns], f[ns:], logits[:ns], logits[ns:]
-        return self.method.source_loss(l_s, ys) + self.method(
+        loss = self.method.source_loss(l_s, ys) + self.method(
             f_s, f_t, logits_s=l_s, logits_t=l_t, y_s=ys)
+        opt = self.optimizers()
+        opt.zero_grad()
+        self.manual_backward(loss)
+        opt.step()
+        sched = self.lr_schedulers()
+        if sched is not None:
+            sched.step()
+        return loss.detach()
 
     def _reset_eval(self) -> None:
         self._correct = self._total = 0
@@ -257,7 +268,7 @@ class AdaptationModule(L.LightningModule):
         if not o.anneal:
             return opt
         sched = torch.optim.lr_scheduler.LambdaLR(opt, self.annealing.factor)
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+        return [opt], [sched]
 
     # checkpoints keep the schedule's explicit state ---------------------------------------
     def on_save_checkpoint(self, checkpoint: dict) -> None:
