@@ -35,7 +35,9 @@ def _libmtl():
         shim = types.ModuleType("torchvision.models.utils")
         shim.load_state_dict_from_url = torch.hub.load_state_dict_from_url
         sys.modules.setdefault("torchvision.models.utils", shim)
-        from LibMTL.weighting import MGDA as LMGDA, GradNorm as LGradNorm, PCGrad as LPCGrad
+        from LibMTL.weighting import MGDA as LMGDA
+        from LibMTL.weighting import GradNorm as LGradNorm
+        from LibMTL.weighting import PCGrad as LPCGrad
 
         return LMGDA, LPCGrad, LGradNorm
     except Exception as err:  # pragma: no cover - optional reference
@@ -102,7 +104,8 @@ def main() -> None:
         return step
 
     def torchjd_agg(agg):
-        from torchjd.autojac import jac_to_grad, mtl_backward as tj_mtl_backward
+        from torchjd.autojac import jac_to_grad
+        from torchjd.autojac import mtl_backward as tj_mtl_backward
 
         m, opt = new_model()
         shared = list(m.shared_parameters())

@@ -8,9 +8,9 @@ import torch
 
 import transferkit
 from transferkit.multitask import (
-    CAGrad,
     IMTLG,
     MGDA,
+    CAGrad,
     PCGrad,
     UPGrad,
     gramian,
@@ -174,4 +174,5 @@ def test_torchjd_adapter_matches_native():
     adapter = transferkit.create("aggregator", "torchjd", aggregator="UPGrad")
     np.testing.assert_allclose(adapter(J).numpy(), tj.UPGrad()(J).numpy(), atol=1e-12)
     d, w = transferkit.create("aggregator", "torchjd", aggregator="ConFIG").aggregate(J)
+    assert w.shape == (3,)
     np.testing.assert_allclose(d.numpy(), tj.ConFIG()(J).numpy(), atol=1e-12)

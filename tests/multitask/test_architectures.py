@@ -7,7 +7,7 @@ import torch
 
 import transferkit
 from transferkit.backbones import create_backbone
-from transferkit.multitask import CrossStitch, HardSharing, ProgressiveNet, SoftSharing, Task
+from transferkit.multitask import CrossStitch, SoftSharing, Task
 
 TASKS = [Task("a", 3), Task("b", 1, kind="regression")]
 

@@ -63,14 +63,14 @@ def test_ub_mode_weights_from_representation_gramian():
     w = mtl_backward(losses, shared, MGDA(), heads.parameters(), representation=z)
     torch.testing.assert_close(w, w_ref)
     # the trunk gradient is that of sum_i w_i L_i
-    z2, losses2 = _losses(trunk, heads, x, ys)
+    _, losses2 = _losses(trunk, heads, x, ys)
     ref = torch.autograd.grad(sum(wi * l for wi, l in zip(w, losses2)), shared)
     for p, r in zip(shared, ref):
         torch.testing.assert_close(p.grad, r)
 
 
 def test_errors():
-    trunk, heads, x, ys = _model()
+    trunk, *_ = _model()
     with pytest.raises(ValueError, match="at least one loss"):
         mtl_backward([], trunk.parameters(), MGDA())
     with pytest.raises(ValueError, match="loss 0 must be a scalar"):

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from transferkit.multitask import Task, masked_loss, masked_metric
 from transferkit.exceptions import ConfigError
+from transferkit.multitask import Task, masked_loss, masked_metric
 
 
 def test_classification_ignores_missing_labels():

@@ -11,7 +11,7 @@ import torch
 from transferkit.data.multitask import from_arrays
 from transferkit.exceptions import ConfigError, UnknownNameError
 from transferkit.experiments.multitask import delta_m, run
-from transferkit.multitask import GradNorm, HardSharing, MGDA, Task
+from transferkit.multitask import MGDA, GradNorm, HardSharing, Task
 from transferkit.training.multitask import evaluate_multitask, fit_multitask
 
 

@@ -20,11 +20,11 @@ from ..exceptions import DataError
 
 __all__ = [
     "MultiTaskDataset",
-    "make_multimnist",
+    "from_arrays",
+    "load_landmine",
     "load_multimnist",
     "load_school",
-    "load_landmine",
-    "from_arrays",
+    "make_multimnist",
 ]
 
 

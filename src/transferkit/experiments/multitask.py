@@ -28,7 +28,7 @@ import numpy as np
 
 from ..exceptions import ConfigError, UnknownNameError, suggest
 
-__all__ = ["run", "delta_m", "WEIGHTINGS", "AGGREGATOR_METHODS"]
+__all__ = ["AGGREGATOR_METHODS", "WEIGHTINGS", "delta_m", "run"]
 
 WEIGHTINGS = {"equal": "fixed", "fixed": "fixed", "uncertainty": "uncertainty", "dwa": "dwa", "gradnorm": "gradnorm"}
 AGGREGATOR_METHODS = {"mgda_ub": ("mgda", True)}
@@ -176,9 +176,10 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
     """Run every method x seed of ``config``; write results.json, report.md and figures."""
     import torch
 
+    import transferkit
+
     from .._utils import count_parameters
     from ..multitask import Task
-    import transferkit
     from ..training.multitask import evaluate_multitask, fit_multitask, tasks_from_data
 
     _check_keys("config", config)
@@ -211,12 +212,12 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
             tasks=task_list, backbone_params=bp, **arch_params,
         )
 
-    fit_kw = dict(
-        max_epochs=int(tr_cfg.get("max_epochs", 3)), batch_size=int(tr_cfg.get("batch_size", 128)),
-        lr=float(tr_cfg.get("lr", 1e-3)), optimizer=str(tr_cfg.get("optimizer", "adam")),
-        weight_decay=float(tr_cfg.get("weight_decay", 0.0)),
-        accelerator=str(tr_cfg.get("accelerator", "cpu")), devices=tr_cfg.get("devices", 1),
-    )
+    fit_kw = {
+        "max_epochs": int(tr_cfg.get("max_epochs", 3)), "batch_size": int(tr_cfg.get("batch_size", 128)),
+        "lr": float(tr_cfg.get("lr", 1e-3)), "optimizer": str(tr_cfg.get("optimizer", "adam")),
+        "weight_decay": float(tr_cfg.get("weight_decay", 0.0)),
+        "accelerator": str(tr_cfg.get("accelerator", "cpu")), "devices": tr_cfg.get("devices", 1),
+    }
 
     results_path = out / "results.json"
     done: list[dict] = []
@@ -318,7 +319,7 @@ def _report(res: dict, tasks, figs: list[str], train, test) -> str:
         lines += ["", "Auxiliary tasks (excluded from Δm and model selection):", ""]
         for row in res["summary"]:
             lines.append(f"- {row['method']}: " + ", ".join(f"{t.name}/{t.main_metric} {fmt(row, f'{t.name}/{t.main_metric}')}" for t in aux))
-    lines += ["", "Accuracies in %, mean ± std over seeds. Δm% (Maninis et al. 2019) is positive when "
-              "better than the single-task baseline of the same seed.", ""]
+    lines += ["", ("Accuracies in %, mean ± std over seeds. Δm% (Maninis et al. 2019) is positive "
+                   "when better than the single-task baseline of the same seed."), ""]
     lines += [f"![{f}]({f})" for f in figs]
     return "\n".join(lines) + "\n"

@@ -11,20 +11,20 @@ Three families, each in the registry (``transferkit.list_methods(family)``):
 
 from ._aggregator_base import Aggregator, gramian
 from ._arch_base import MultiTaskModel
-from ._cross_stitch import CrossStitch
-from ._hard_sharing import HardSharing
-from ._mmoe import MMoE
-from ._progressive import ProgressiveNet
-from ._soft_sharing import SoftSharing
 from ._backward import mtl_backward
 from ._cagrad import CAGrad
+from ._cross_stitch import CrossStitch
 from ._dwa import DWA
 from ._fixed import FixedWeighting
 from ._gradnorm import GradNorm
+from ._hard_sharing import HardSharing
 from ._imtlg import IMTLG
 from ._mgda import MGDA, frank_wolfe_min_norm_weights, min_norm_weights
+from ._mmoe import MMoE
 from ._pcgrad import PCGrad
+from ._progressive import ProgressiveNet
 from ._simple_aggregators import Mean, Sum
+from ._soft_sharing import SoftSharing
 from ._task import TASK_KINDS, Task, label_mask, masked_loss, masked_metric
 from ._torchjd_adapter import TorchJDAggregator
 from ._uncertainty import UncertaintyWeighting
@@ -32,23 +32,23 @@ from ._upgrad import UPGrad, project_weights_dual_cone
 from ._weighting_base import Weighting
 
 __all__ = [
+    "DWA",
+    "IMTLG",
+    "MGDA",
+    "TASK_KINDS",
     "Aggregator",
     "CAGrad",
     "CrossStitch",
-    "HardSharing",
-    "MMoE",
-    "MultiTaskModel",
-    "ProgressiveNet",
-    "SoftSharing",
-    "DWA",
     "FixedWeighting",
     "GradNorm",
-    "IMTLG",
-    "MGDA",
+    "HardSharing",
+    "MMoE",
     "Mean",
+    "MultiTaskModel",
     "PCGrad",
+    "ProgressiveNet",
+    "SoftSharing",
     "Sum",
-    "TASK_KINDS",
     "Task",
     "TorchJDAggregator",
     "UPGrad",

@@ -12,7 +12,6 @@ matrix gives the same answer (PCGrad's random task order is drawn from an explic
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor
 
 __all__ = ["Aggregator", "gramian"]

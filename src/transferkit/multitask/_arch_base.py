@@ -19,7 +19,7 @@ from ..backbones._base import Backbone
 from ..exceptions import ConfigError
 from ._task import Task
 
-__all__ = ["MultiTaskModel", "resolve_backbone", "fresh_copy"]
+__all__ = ["MultiTaskModel", "fresh_copy", "resolve_backbone"]
 
 
 def resolve_backbone(backbone: Backbone | str, backbone_params: dict[str, Any] | None) -> Backbone:

@@ -21,7 +21,7 @@ from torch import Tensor
 from .._registry import register
 from ._aggregator_base import Aggregator
 
-__all__ = ["MGDA", "min_norm_weights", "frank_wolfe_min_norm_weights"]
+__all__ = ["MGDA", "frank_wolfe_min_norm_weights", "min_norm_weights"]
 
 
 def min_norm_weights(G: np.ndarray, tol: float = 1e-12, max_iters: int = 1000) -> np.ndarray:

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 
 from ..exceptions import ConfigError
 
-__all__ = ["Task", "TASK_KINDS", "masked_loss", "label_mask", "masked_metric"]
+__all__ = ["TASK_KINDS", "Task", "label_mask", "masked_loss", "masked_metric"]
 
 #: Loss kinds a :class:`Task` can take.
 TASK_KINDS = ("classification", "multilabel", "regression", "dense_classification", "dense_regression")

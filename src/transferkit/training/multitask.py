@@ -26,9 +26,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from .._utils import count_parameters
 from ..data.multitask import MultiTaskDataset
-from ..multitask import Aggregator, DWA, GradNorm, MultiTaskModel, Task, Weighting, mtl_backward
+from ..multitask import DWA, Aggregator, GradNorm, MultiTaskModel, Task, Weighting, mtl_backward
 
-__all__ = ["MultiTaskModule", "MultiTaskFitResult", "fit_multitask", "evaluate_multitask", "tasks_from_data"]
+__all__ = ["MultiTaskFitResult", "MultiTaskModule", "evaluate_multitask", "fit_multitask", "tasks_from_data"]
 
 
 class _MTDataset(Dataset):
@@ -211,12 +211,9 @@ def fit_multitask(
     trainer_extra: dict[str, Any] | None = None,
 ) -> MultiTaskFitResult:
     """Train ``model`` on ``train`` with a Lightning Trainer; returns the model and weight curve."""
-    try:
-        from ._fit import quiet_lightning
+    from ._fit import quiet_lightning
 
-        quiet_lightning()
-    except Exception:  # pragma: no cover - the shared helper is optional here
-        pass
+    quiet_lightning()
     L.seed_everything(seed, workers=True, verbose=False)
     module = MultiTaskModule(model, tasks, balancer, representation_mode, lr, optimizer, weight_decay)
     trainer = L.Trainer(
