@@ -313,6 +313,9 @@ def fit_adaptation(backbone: nn.Module, method: AdaptationMethod, source: Domain
     if epochs <= 0:
         raise ValueError(f"epochs must be > 0, got {epochs}")
     quiet_lightning()
+    import warnings
+
+    warnings.filterwarnings("ignore", ".*validation_step.*val_dataloader.*")
     L.seed_everything(seed, workers=True, verbose=False)
     train_loader = paired_loader(source, target.without_labels() if target.y is not None else target,
                                  batch_size, shuffle=True, steps=steps_per_epoch, seed=seed)

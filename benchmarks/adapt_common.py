@@ -1,0 +1,47 @@
+"""Shared pieces of the adaptation benchmarks (not a benchmark itself)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from transferkit.adaptation import build_method
+from transferkit.data import Domain
+from transferkit.training._fit import quiet_lightning
+from transferkit.training.adaptation import AdaptOptimConfig, fit_adaptation
+
+
+@torch.no_grad()
+def accuracy(model, d: Domain, bs: int = 1024) -> float:
+    model.eval()
+    X = torch.from_numpy(np.ascontiguousarray(d.X, dtype=np.float32))
+    pred = torch.cat([model(X[i : i + bs]).argmax(1) for i in range(0, len(X), bs)])
+    model.train()
+    return float((pred.numpy() == np.asarray(d.y)).mean())
+
+
+def run_one(method: str, src: Domain, tgt: Domain, tgt_test: Domain, make_backbone, *, epochs: int,
+            batch_size: int, seed: int, num_classes: int, params: dict | None = None,
+            optim: AdaptOptimConfig = AdaptOptimConfig()) -> tuple[float, float]:
+    """Train one method; ``target_only`` trains on the labelled target (upper bound)."""
+    quiet_lightning()
+    torch.manual_seed(seed)
+    bb = make_backbone()
+    if method == "target_only":
+        src_used, name = tgt, "source_only"
+    else:
+        src_used, name = src, method
+    m = build_method(name, bb.feature_dim, num_classes, **(params or {}))
+    t = time.perf_counter()
+    fit_adaptation(bb, m, src_used, tgt, epochs=epochs, batch_size=batch_size, seed=seed,
+                   optim=optim, evaluate_every_epoch=False)
+    return accuracy(bb, tgt_test), time.perf_counter() - t
+
+
+def mean_sd(values: list[float]) -> str:
+    m = 100 * statistics.mean(values)
+    sd = 100 * statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{m:.1f} ± {sd:.1f}"

@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+from transferkit._utils import default_data_root
+from transferkit.exceptions import ConfigError
+from transferkit.experiments.adaptation import run
+
+needs_data = pytest.mark.skipif(not (default_data_root() / "mnist_usps_jda").is_dir(),
+                                reason="shared data not available")
+
+
+@needs_data
+def test_runner_writes_results_report_figures(tmp_path):
+    cfg = {"data": {"kind": "mnist_usps_jda", "limit": 160},
+           "backbone": {"name": "lenet", "params": {"widths": [4, 8], "feature_dim": 32}},
+           "methods": ["source_only", {"name": "dann", "params": {"hidden": [16]}}],
+           "trainer": {"epochs": 1, "batch_size": 32, "seeds": [0]},
+           "scorers": ["entropy", "snd"]}
+    res = run(cfg, tmp_path)
+    on_disk = json.loads((tmp_path / "results.json").read_text())
+    assert on_disk["schema"] == 1 and len(on_disk["runs"]) == 2
+    m = on_disk["runs"][1]["metrics"]
+    for key in ("target_accuracy", "a_distance_before", "a_distance_after", "domain_accuracy", "score_snd"):
+        assert key in m
+    assert 0 <= m["a_distance_after"] <= 2
+    assert (tmp_path / "report.md").read_text().count("| dann |") == 1
+    assert (tmp_path / "figures" / "pca_dann.png").exists()
+    assert (tmp_path / "figures" / "target_accuracy.png").exists()
+    # resume: nothing to redo, same runs
+    again = run(cfg, tmp_path, resume=True)
+    assert [r["seed"] for r in again["runs"]] == [r["seed"] for r in res["runs"]]
+
+
+def test_runner_rejects_unknown_keys(tmp_path):
+    with pytest.raises(ConfigError, match="unknown key 'epoch' in 'trainer'.*Did you mean 'epochs'"):
+        run({"trainer": {"epoch": 3}}, tmp_path)
+    with pytest.raises(Exception, match="unknown adaptation method 'dnn'"):
+        run({"methods": ["dnn"]}, tmp_path)
