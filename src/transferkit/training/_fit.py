@@ -35,7 +35,7 @@ class TrainerConfig:
     strategy: str = "auto"
     precision: str = "32-true"
     accumulate_grad_batches: int = 1
-    patience: int = 5  # early-stopping patience in epochs on target validation accuracy; 0 = off
+    patience: int = 5  # early-stopping patience in epochs on target validation loss; 0 = off
     deterministic: bool = True
     extra: dict = field(default_factory=dict)  # passed to lightning.Trainer verbatim
 
@@ -99,7 +99,7 @@ def fit_finetune(
     module = FineTuneModule(model, strategy, optim)
     callbacks: list = []
     if val_loader is not None and trainer.patience > 0:
-        callbacks.append(EarlyStopping("val_acc", mode="max", patience=trainer.patience))
+        callbacks.append(EarlyStopping("val_loss", mode="min", patience=trainer.patience))
     ckpt_path = None
     if ckpt_dir is not None:
         callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0))

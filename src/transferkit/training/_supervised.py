@@ -44,8 +44,10 @@ def build_optimizer(groups: list[dict], cfg: OptimConfig) -> torch.optim.Optimiz
 class FineTuneModule(L.LightningModule):
     """Cross-entropy + ``strategy.regularizer`` on a prepared backbone.
 
-    Tracks the best validation accuracy and keeps those weights (restored by
-    :meth:`restore_best`), so early stopping returns the best model, not the last.
+    Keeps the weights of the best validation epoch (restored by :meth:`restore_best`), so
+    early stopping returns the best model, not the last. "Best" is the highest accuracy,
+    ties broken by the lower loss: few-shot validation sets are small and accuracy ties are
+    common, and keeping the first of equal epochs would keep an untrained head.
     """
 
     def __init__(self, model: nn.Module, strategy: FineTuneStrategy, optim: OptimConfig):
@@ -54,9 +56,9 @@ class FineTuneModule(L.LightningModule):
         self.strategy = strategy
         self.optim = optim
         self.best_val: float = float("-inf")
+        self.best_val_loss: float = float("inf")
         self.best_state: dict[str, torch.Tensor] | None = None
-        self._val_correct = 0
-        self._val_total = 0
+        self._val_stats = torch.zeros(3, dtype=torch.float64)
 
     # -- training -------------------------------------------------------------------------
     def on_train_epoch_start(self) -> None:
@@ -78,23 +80,27 @@ class FineTuneModule(L.LightningModule):
 
     # -- validation -----------------------------------------------------------------------
     def on_validation_epoch_start(self) -> None:
-        self._val_correct, self._val_total = 0, 0
+        self._val_stats = torch.zeros(3, dtype=torch.float64)  # correct, loss sum, count
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        pred = self.model(x).argmax(1)
-        self._val_correct += int((pred == y).sum())
-        self._val_total += len(y)
+        logits = self.model(x)
+        self._val_stats += torch.tensor([
+            float((logits.argmax(1) == y).sum()),
+            float(F.cross_entropy(logits, y, reduction="sum")),
+            len(y),
+        ], dtype=torch.float64)
 
     def on_validation_epoch_end(self) -> None:
-        stats = torch.tensor([self._val_correct, self._val_total], dtype=torch.float64)
-        stats = self.trainer.strategy.reduce(stats, reduce_op="sum")
-        acc = float(stats[0] / stats[1].clamp_min(1))
-        self.log("val_acc", acc, prog_bar=True, sync_dist=False)
+        stats = self.trainer.strategy.reduce(self._val_stats.to(self.device), reduce_op="sum").cpu()
+        count = float(stats[2].clamp_min(1))
+        acc, loss = float(stats[0]) / count, float(stats[1]) / count
+        self.log("val_acc", acc, prog_bar=True)
+        self.log("val_loss", loss)
         if self.trainer.sanity_checking:
             return
-        if acc > self.best_val:
-            self.best_val = acc
+        if acc > self.best_val or (acc == self.best_val and loss < self.best_val_loss):
+            self.best_val, self.best_val_loss = acc, loss
             self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
 
     def restore_best(self) -> None:
@@ -106,6 +112,7 @@ class FineTuneModule(L.LightningModule):
         checkpoint["transferkit"] = {
             "strategy": self.strategy.state_dict(),
             "best_val": self.best_val,
+            "best_val_loss": self.best_val_loss,
             "best_state": self.best_state,
             "torch_rng": torch.get_rng_state(),
         }
@@ -114,6 +121,7 @@ class FineTuneModule(L.LightningModule):
         state = checkpoint.get("transferkit", {})
         self.strategy.load_state_dict(state.get("strategy", {}))
         self.best_val = state.get("best_val", float("-inf"))
+        self.best_val_loss = state.get("best_val_loss", float("inf"))
         self.best_state = state.get("best_state")
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])
