@@ -62,7 +62,7 @@ def main() -> None:
     print(f"\nMultiMNIST: {args.n_train} train composites from 8,000 MNIST test images, {args.n_test} test "
           f"composites from 2,000 held-out ones; shared LeNet (10-20-50), Adam 1e-3, batch 128, "
           f"{args.epochs} epoch(s), seeds {args.seeds}; total {total:.0f} s. Output: {out}\n")
-    print("| method | left acc % (ours) | right acc % (ours) | Δm% (ours) | step-time s/run | left % (S&K) | right % (S&K) |")
+    print("| method | left acc % (ours) | right acc % (ours) | Δm% (ours) | train s/run | left % (S&K) | right % (S&K) |")
     print("|---|---|---|---|---|---|---|")
     for row in res["summary"]:
         m = row["method"]

@@ -3,7 +3,7 @@
 Model: Sener & Koltun's shared LeNet (conv 10 - conv 20 - fc 50) with two 10-way heads on a
 batch of 1x28x28 inputs (random tensors: timing does not depend on the pixels). One step is
 forward + balancing backward + Adam step; the table gives the median over ``--steps`` steps
-(after warm-up), methods interleaved over ``--rounds`` rounds, and each time as a ratio to the
+(after warm-up), methods interleaved step by step, and each time as a ratio to the
 plain summed-loss step. References: LibMTL (``pip install LibMTL``; its package imports
 ``torchvision.models.utils``, removed from recent torchvision, so a one-line shim module is put
 in ``sys.modules`` before importing it) and torchjd (``torchjd.autojac.mtl_backward`` +
@@ -170,12 +170,12 @@ def main() -> None:
         for _ in range(3):
             step()
     times: dict[str, list[float]] = {k: [] for k in methods}
-    for _ in range(args.rounds):
+    # round-robin at the step level, so load from other processes hits every method alike
+    for _ in range(args.rounds * args.steps):
         for name, step in methods.items():
-            for _ in range(args.steps):
-                t0 = time.perf_counter()
-                step()
-                times[name].append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
     base = statistics.median(times["summed loss (plain backward)"])
     print(f"\nbatch {args.batch}, {args.steps} steps x {args.rounds} rounds, {args.threads} threads, "
           f"torch {torch.__version__}\n")
