@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -57,8 +58,9 @@ def _first_doc_line(obj: Any) -> str:
     """The docstring's first paragraph on one line, up to its first sentence end."""
     doc = (inspect.getdoc(obj) or "").strip()
     para = " ".join(doc.split("\n\n")[0].split())
-    end = para.find(". ")
-    return para[: end + 1] if end >= 0 else para
+    # a sentence ends at ". " unless the dot closes an abbreviation ("et al.", "Eq.", "e.g.")
+    match = re.search(r"(?<!\bal)(?<!\bEq)(?<!\beq)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bAlg)\.\s", para)
+    return para[: match.start() + 1] if match else para
 
 
 def register(family: str, name: str, description: str | None = None) -> Callable[[T], T]:

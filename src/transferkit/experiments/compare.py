@@ -81,6 +81,7 @@ def _pretrain(cfg: RunConfig, data: TransferData, out: Path, resume: bool, log) 
     """The source model (head = source classes) and facts about how it was obtained."""
     path = out / "pretrained.pt"
     p = cfg.pretrain
+    torch.manual_seed(cfg.trainer.seeds[0])  # the source model's initial weights
     if data.source is None or p.epochs == 0 and p.checkpoint is None:
         model = build_model(cfg, data)
         return model, {"source": None, "pretrained_backbone": cfg.backbone.pretrained}

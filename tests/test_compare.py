@@ -1,0 +1,104 @@
+"""The main job end to end: outputs, verdicts, reproducibility, refusing to overwrite."""
+
+import json
+
+import pytest
+
+from transferkit.cli import main
+from transferkit.exceptions import ConfigError
+from transferkit.experiments import parse_config, run_compare
+
+TINY = {
+    "data": {"kind": "digits", "labels_per_class": [2, 4]},
+    "backbone": {"name": "lenet", "params": {"widths": [6, 12], "feature_dim": 32}},
+    "methods": [{"name": "linear_probe"}, {"name": "l2_sp"}],
+    "pretrain": {"epochs": 4},
+    "trainer": {"max_epochs": 6, "patience": 0, "seeds": [0, 1]},
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("compare")
+    results = run_compare(parse_config(TINY), out, progress=False, log=lambda *_: None)
+    return out, results
+
+
+def test_compare_writes_results_report_and_figures(tiny_run):
+    out, results = tiny_run
+    saved = json.loads((out / "results.json").read_text())
+    assert saved["schema"] == 1 and saved["command"] == "compare"
+    assert saved["config"]["data"]["labels_per_class"] == [2, 4]
+    assert {"torch", "lightning", "transferkit"} <= set(saved["environment"]["packages"])
+    # scratch is always carried as the baseline: 3 methods x 2 seeds x 2 budgets
+    assert len(saved["runs"]) == 12
+    for run in saved["runs"]:
+        assert {"method", "seed", "metrics", "train_seconds", "peak_memory_mb", "trainable_params"} <= set(run)
+        assert 0.0 <= run["metrics"]["accuracy"] <= 1.0
+        assert run["train_seconds"] > 0
+    verdicts = {r["verdict"] for r in saved["summary"]}
+    assert verdicts <= {"baseline", "positive transfer", "negative transfer", "no significant difference"}
+    report = (out / "report.md").read_text()
+    assert "| method |" in report and "scratch" in report
+    for fig in ("accuracy_per_method.png", "accuracy_vs_labels.png"):
+        assert (out / "figures" / fig).read_bytes()[:4] == b"\x89PNG"
+    probe = next(r for r in saved["runs"] if r["method"] == "linear_probe")
+    scratch = next(r for r in saved["runs"] if r["method"] == "scratch")
+    assert probe["trainable_params"] < scratch["trainable_params"]
+
+
+def test_same_config_and_seed_give_the_same_numbers(tiny_run, tmp_path):
+    _, first = tiny_run
+    again = run_compare(parse_config(TINY), tmp_path, progress=False, log=lambda *_: None)
+    acc = lambda res: [(r["method"], r["seed"], r["labels_per_class"], r["metrics"]["accuracy"]) for r in res["runs"]]  # noqa: E731
+    assert acc(again) == acc(first)
+
+
+def test_existing_output_is_never_overwritten_silently(tiny_run):
+    out, _ = tiny_run
+    before = (out / "results.json").read_bytes()
+    with pytest.raises(ConfigError, match="already holds a run.*--resume.*--overwrite"):
+        run_compare(parse_config(TINY), out, progress=False)
+    assert (out / "results.json").read_bytes() == before
+
+
+def test_cli_reports_config_errors_without_a_traceback(tmp_path, capsys):
+    assert main(["compare", "-o", str(tmp_path / "x"), "trainer.max_epoch=3"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'trainer.max_epoch'" in err and "Did you mean 'max_epochs'" in err
+    assert main(["compare", "--config", str(tmp_path / "missing.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["compare", "-o", str(tmp_path / "y"), "methods=[{name: l2sp}]"]) == 2
+    assert "Did you mean 'l2_sp'" in capsys.readouterr().err
+    assert main(["compare", "-o", str(tmp_path / "z"), "backbone.name=lenett"]) == 2
+    assert "Did you mean 'lenet'" in capsys.readouterr().err
+
+
+def test_cli_compare_runs_and_prints_the_table(tmp_path, capsys):
+    args = ["compare", "-o", str(tmp_path / "cli"), "--no-progress", "data.labels_per_class=[2]",
+            "trainer.seeds=[0]", "trainer.max_epochs=2", "pretrain.epochs=1", "methods=[{name: linear_probe}]"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "linear_probe" in out and "scratch" in out
+    assert (tmp_path / "cli" / "results.json").exists()
+
+
+NEG = {
+    "data": {"kind": "digits", "labels_per_class": [10]},
+    "methods": [{"name": "linear_probe"}, {"name": "full"}],
+    "pretrain": {"epochs": 15},
+    "trainer": {"max_epochs": 40, "patience": 10, "seeds": [0, 1, 2]},
+}
+
+
+def test_unrelated_source_is_not_reported_as_a_win(tmp_path):
+    """Shuffled source labels make the source useless: no strategy may be called positive,
+    while the same strategies on the real source are (so the test can tell them apart)."""
+    real = run_compare(parse_config(NEG), tmp_path / "real", progress=False, log=lambda *_: None)
+    shuffled_cfg = parse_config({**NEG, "data": {**NEG["data"], "shuffle_source_labels": True}})
+    shuffled = run_compare(shuffled_cfg, tmp_path / "shuffled", progress=False, log=lambda *_: None)
+    real_verdicts = {r["method"]: r["verdict"] for r in real["summary"]}
+    shuffled_verdicts = {r["method"]: r["verdict"] for r in shuffled["summary"]}
+    assert "positive transfer" in real_verdicts.values()
+    assert "positive transfer" not in shuffled_verdicts.values(), shuffled_verdicts
+    assert "no method transferred significantly better" in shuffled["report"].lower()
