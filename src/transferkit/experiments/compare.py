@@ -24,7 +24,7 @@ import torch
 from .._registry import create, get_method, list_methods
 from ..backbones import create_backbone
 from ..data._base import Domain, TransferData, few_shot_indices
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, DataError
 from ..training import OptimConfig, TrainerConfig, fit_finetune, make_loader, predict
 from ._config import MethodSpec, RunConfig
 from ._datasets import build_transfer_data
@@ -264,7 +264,14 @@ def run_compare(
         create("finetune", m.name, **m.params)
     data = build_transfer_data(cfg.data)
     for n in cfg.data.labels_per_class:  # impossible budgets fail before any training
-        few_shot_indices(data.target.y, n + (cfg.data.val_per_class or n), 0)
+        need = n + (cfg.data.val_per_class or n)
+        try:
+            few_shot_indices(data.target.y, need, 0)
+        except DataError as err:
+            raise DataError(
+                f"data.labels_per_class={n} (plus {need - n} per class for validation) needs "
+                f"{need} target samples per class: {err}"
+            ) from None
     _set_threads(cfg, data)
     start = time.perf_counter()
     pretrained, info = _pretrain(cfg, data, out, resume, log)
