@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 import torch
-
 from adapt_common import mean_sd, run_one
+
 from transferkit.backbones import create_backbone
 from transferkit.data import Domain
 from transferkit.data.domains import load_amazon_reviews
@@ -48,7 +48,7 @@ def main() -> None:
     start = time.perf_counter()
     data = {k: (_binary(load_amazon_reviews(v, "train")), _binary(load_amazon_reviews(v, "test")))
             for k, v in NAMES.items()}
-    make = lambda: create_backbone("mlp", in_features=5000, hidden=(50,), num_outputs=2)  # noqa: E731
+    make = lambda: create_backbone("mlp", in_features=5000, hidden=(50,), num_outputs=2)
     optim = AdaptOptimConfig(lr=0.01, weight_decay=0.0, discriminator_lr_mult=1.0)
     print("| pair | source-only (ours) | DANN (ours) | DANN (Ganin et al. 2016) |")
     print("|---|---|---|---|")

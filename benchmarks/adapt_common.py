@@ -25,7 +25,7 @@ def accuracy(model, d: Domain, bs: int = 1024) -> float:
 
 def run_one(method: str, src: Domain, tgt: Domain, tgt_test: Domain, make_backbone, *, epochs: int,
             batch_size: int, seed: int, num_classes: int, params: dict | None = None,
-            optim: AdaptOptimConfig = AdaptOptimConfig()) -> tuple[float, float]:
+            optim: AdaptOptimConfig | None = None) -> tuple[float, float]:
     """Train one method; ``target_only`` trains on the labelled target (upper bound)."""
     quiet_lightning()
     torch.manual_seed(seed)
@@ -37,7 +37,7 @@ def run_one(method: str, src: Domain, tgt: Domain, tgt_test: Domain, make_backbo
     m = build_method(name, bb.feature_dim, num_classes, **(params or {}))
     t = time.perf_counter()
     fit_adaptation(bb, m, src_used, tgt, epochs=epochs, batch_size=batch_size, seed=seed,
-                   optim=optim, evaluate_every_epoch=False)
+                   optim=optim or AdaptOptimConfig(), evaluate_every_epoch=False)
     return accuracy(bb, tgt_test), time.perf_counter() - t
 
 

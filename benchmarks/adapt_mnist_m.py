@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 import torch
-
 from adapt_common import mean_sd, run_one
+
 from transferkit.backbones import create_backbone
 from transferkit.data import Domain, load_mnist
 from transferkit.data.domains import build_mnist_m
@@ -42,7 +42,7 @@ def main() -> None:
     src = Domain(np.repeat(mnist.X[:5000], 3, axis=1), mnist.y[:5000], "mnist_rgb", 10)
     mm = build_mnist_m(mnist.subset(np.arange(5000, 10000)), seed=0)
     tgt, tgt_test = mm.subset(np.arange(3000)), mm.subset(np.arange(3000, 5000))
-    make = lambda: create_backbone("lenet", in_channels=3, num_outputs=10, input_size=28,  # noqa: E731
+    make = lambda: create_backbone("lenet", in_channels=3, num_outputs=10, input_size=28,
                                    widths=(6, 16), feature_dim=120)
     print(f"source {len(src)} MNIST, target {len(tgt)} MNIST-M (unlabelled), test {len(tgt_test)} MNIST-M\n")
     print("| method | MNIST→MNIST-M (ours) | Ganin & Lempitsky 2015 |")

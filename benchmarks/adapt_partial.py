@@ -14,8 +14,8 @@ import argparse
 import time
 
 import torch
-
 from adapt_common import mean_sd, run_one
+
 from transferkit.backbones import create_backbone
 from transferkit.data import load_mnist_usps_jda
 from transferkit.data.domains import make_partial_target
@@ -37,7 +37,7 @@ def main() -> None:
     start = time.perf_counter()
     src, tgt_full = load_mnist_usps_jda(direction="mnist_to_usps")
     tgt = make_partial_target(src, tgt_full, 5)
-    make = lambda: create_backbone("lenet", num_outputs=10, input_size=16, widths=(6, 16), feature_dim=120)  # noqa: E731
+    make = lambda: create_backbone("lenet", num_outputs=10, input_size=16, widths=(6, 16), feature_dim=120)
     print(f"source {len(src)} images / 10 classes, target {len(tgt)} images / 5 classes\n")
     print("| method | MNIST(10)→USPS(5) |")
     print("|---|---|")

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 
 from ..exceptions import DataError
 
-__all__ = ["AdaptationMethod", "domain_discriminator", "check_positive_int", "check_nonneg"]
+__all__ = ["AdaptationMethod", "check_nonneg", "check_positive_int", "domain_discriminator"]
 
 
 def check_positive_int(name: str, value: int) -> int:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .._registry import register
 from ._base import (
@@ -19,7 +19,7 @@ from ._base import (
 )
 from ._grl import GradientReversal
 
-__all__ = ["CDAN", "cdan_e", "multilinear_map", "entropy"]
+__all__ = ["CDAN", "cdan_e", "entropy", "multilinear_map"]
 
 #: Long et al. (2018), Section 3.2: the exact multilinear map up to this many dimensions.
 MAX_MULTILINEAR_DIM = 4096

@@ -10,7 +10,7 @@ from torch import Tensor
 from .._registry import register
 from ._base import AdaptationMethod, check_nonneg
 
-__all__ = ["DAN", "mk_mmd", "PAPER_BANDWIDTH_MULTIPLIERS"]
+__all__ = ["DAN", "PAPER_BANDWIDTH_MULTIPLIERS", "mk_mmd"]
 
 #: Long et al. (2015), Section 4: bandwidths between 2^-8 and 2^8 times the base, step 2^(1/2).
 PAPER_BANDWIDTH_MULTIPLIERS: tuple[float, ...] = tuple(2.0 ** (k / 2) for k in range(-16, 17))

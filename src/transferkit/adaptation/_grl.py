@@ -22,7 +22,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-__all__ = ["GradientReversalFunction", "GradientReversal", "grad_reverse", "GRLSchedule", "LRAnnealing"]
+__all__ = ["GRLSchedule", "GradientReversal", "GradientReversalFunction", "LRAnnealing", "grad_reverse"]
 
 
 class GradientReversalFunction(torch.autograd.Function):

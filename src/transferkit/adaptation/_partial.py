@@ -29,7 +29,7 @@ from ._base import (
 from ._cdan import entropy
 from ._grl import GradientReversal
 
-__all__ = ["SAN", "PADA", "class_weights_from_predictions"]
+__all__ = ["PADA", "SAN", "class_weights_from_predictions"]
 
 
 def class_weights_from_predictions(probs_t: Tensor) -> Tensor:
@@ -134,7 +134,7 @@ class SAN(_ClassWeighted):
                         logits_t: Tensor | None = None) -> float | None:
         if logits_s is None or logits_t is None:
             return None
-        pick = lambda f, lg: self.discriminators(f).gather(1, lg.argmax(1, keepdim=True)).squeeze(1)  # noqa: E731
+        pick = lambda f, lg: self.discriminators(f).gather(1, lg.argmax(1, keepdim=True)).squeeze(1)
         return binary_accuracy(pick(f_s, logits_s), pick(f_t, logits_t))
 
 

@@ -25,10 +25,10 @@ from .._registry import register
 from ..exceptions import DataError
 
 __all__ = [
+    "DeepEmbeddedValidation",
+    "ImportanceWeightedValidation",
     "PredictionEntropy",
     "SoftNeighborhoodDensity",
-    "ImportanceWeightedValidation",
-    "DeepEmbeddedValidation",
     "domain_density_ratio",
     "proxy_a_distance",
 ]

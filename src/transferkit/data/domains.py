@@ -24,11 +24,11 @@ from ..exceptions import DataError
 from ._base import Domain
 
 __all__ = [
-    "build_mnist_m",
-    "load_mnist_m",
     "AMAZON_DOMAINS",
+    "build_mnist_m",
     "load_amazon_reviews",
     "load_image_folder",
+    "load_mnist_m",
     "make_partial_target",
 ]
 

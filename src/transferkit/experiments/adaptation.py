@@ -29,7 +29,7 @@ import numpy as np
 
 from ..exceptions import ConfigError, DataError
 
-__all__ = ["run", "ALLOWED_KEYS"]
+__all__ = ["ALLOWED_KEYS", "run"]
 
 ALLOWED_KEYS = {
     "config": {"data", "backbone", "methods", "trainer", "scorers", "output", "command"},
@@ -133,10 +133,11 @@ def _features(model, d, bs: int = 512):
     X = torch.from_numpy(np.ascontiguousarray(d.X, dtype=np.float32))
     model.eval()
     with torch.no_grad():
-        f = torch.cat([model.features(X[i : i + bs]) for i in range(0, len(X), bs)])
+        dev = next(model.parameters()).device
+        f = torch.cat([model.features(X[i : i + bs].to(dev)) for i in range(0, len(X), bs)])
         p = model.head(f).softmax(1)
     model.train()
-    return f.numpy(), p.numpy()
+    return f.cpu().numpy(), p.cpu().numpy()
 
 
 def _pca_figure(path: pathlib.Path, before: tuple, after: tuple, title: str) -> None:

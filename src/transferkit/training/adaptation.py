@@ -33,13 +33,13 @@ from ..data._base import Domain, check_same_input_shape
 from ..exceptions import DataError
 
 __all__ = [
-    "PairedSampler",
-    "PairedDataset",
-    "paired_loader",
+    "AdaptFitResult",
     "AdaptOptimConfig",
     "AdaptationModule",
-    "AdaptFitResult",
+    "PairedDataset",
+    "PairedSampler",
     "fit_adaptation",
+    "paired_loader",
     "trainer_kwargs_fast",
 ]
 
@@ -233,7 +233,7 @@ class AdaptationModule(L.LightningModule):
         self._reset_eval()
 
     def validation_step(self, batch, batch_idx: int) -> None:
-        xs, ys, xt, yt = batch
+        xs, _, xt, yt = batch
         f_s, f_t = self.backbone.features(xs), self.backbone.features(xt)
         l_s, l_t = self.backbone.head(f_s), self.backbone.head(f_t)
         if (yt >= 0).all():
@@ -281,8 +281,9 @@ class AdaptationModule(L.LightningModule):
 
 def trainer_kwargs_fast() -> dict:
     """Lightning settings without the overheads a plain loop does not have."""
-    return dict(logger=False, enable_progress_bar=False, enable_model_summary=False,
-                enable_checkpointing=False, num_sanity_val_steps=0, accelerator="cpu", devices=1)
+    return {"logger": False, "enable_progress_bar": False, "enable_model_summary": False,
+            "enable_checkpointing": False, "num_sanity_val_steps": 0, "accelerator": "auto",
+            "devices": 1}
 
 
 @dataclass
@@ -299,7 +300,7 @@ class AdaptFitResult:
 def fit_adaptation(backbone: nn.Module, method: AdaptationMethod, source: Domain, target: Domain,
                    *, target_eval: Domain | None = None, source_eval: Domain | None = None,
                    epochs: int = 10, batch_size: int = 64, steps_per_epoch: int | None = None,
-                   optim: AdaptOptimConfig = AdaptOptimConfig(), seed: int = 0,
+                   optim: AdaptOptimConfig | None = None, seed: int = 0,
                    trainer_kwargs: dict | None = None, evaluate_every_epoch: bool = True) -> AdaptFitResult:
     """Train ``backbone`` + ``method`` on labelled ``source`` and unlabelled ``target``.
 
@@ -312,6 +313,7 @@ def fit_adaptation(backbone: nn.Module, method: AdaptationMethod, source: Domain
 
     if epochs <= 0:
         raise ValueError(f"epochs must be > 0, got {epochs}")
+    optim = optim or AdaptOptimConfig()
     quiet_lightning()
     import warnings
 
