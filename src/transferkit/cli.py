@@ -33,22 +33,32 @@ def _cmd_methods(args) -> int:
 
 
 def _print_summary(results: dict) -> None:
+    """Print the summary rows as a table: scalar columns, and {mean, std} cells as mean ± std."""
     from rich.table import Table
 
     rows = results.get("summary") or []
     if not rows:
         return
-    cols = [c for c in ("method", "labels_per_class", "accuracy_mean", "ci95_low", "ci95_high", "gain_vs_scratch", "verdict") if c in rows[0] or any(c in r for r in rows)]
-    table = Table(title="target test accuracy (mean over seeds, 95% CI)")
+    preferred = ["method", "labels_per_class", "accuracy_mean", "ci95_low", "ci95_high", "gain_vs_scratch", "verdict"]
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    if "accuracy_mean" in keys:  # the compare table: the columns that carry the verdict
+        cols = [k for k in preferred if k in keys]
+    else:
+        cols = [k for k in keys if all(isinstance(r.get(k), (int, float, str, dict, type(None))) for r in rows)][:9]
+
+    def cell(v) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, dict) and "mean" in v:
+            return f"{v['mean']:.3f} ± {v.get('std') or 0:.3f}"
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+    table = Table(title=f"{results.get('command', 'run')} summary")
     for c in cols:
         table.add_column(c)
     style = {"positive transfer": "green", "negative transfer": "red"}
     for r in rows:
-        cells = []
-        for c in cols:
-            v = r.get(c)
-            cells.append("–" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v))
-        table.add_row(*cells, style=style.get(r.get("verdict"), None))
+        table.add_row(*(cell(r.get(c)) for c in cols), style=style.get(r.get("verdict")))
     _console().print(table)
 
 
@@ -96,7 +106,10 @@ def _cmd_family(module: str):
         raw = yaml.safe_load(path.read_text()) or {}
         if args.overrides:
             raw = apply_overrides(raw, args.overrides)
-        out = Path(args.output or (raw.get("output") or {}).get("dir") or f"runs/{args.command}")
+        configured = raw.get("output")
+        if isinstance(configured, dict):
+            configured = configured.get("dir")
+        out = Path(args.output or configured or f"runs/{args.command}")
         prepare_output_dir(out, args.resume, args.overwrite)
         runner = importlib.import_module(f"transferkit.experiments.{module}")
         results = runner.run(raw, out, resume=args.resume)
