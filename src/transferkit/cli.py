@@ -32,7 +32,7 @@ def _cmd_methods(args) -> int:
     return 0
 
 
-def _print_summary(results: dict) -> None:
+def _print_summary(results: dict, command: str = "run") -> None:
     """Print the summary rows as a table: scalar columns, and {mean, std} cells as mean ± std."""
     from rich.table import Table
 
@@ -53,7 +53,7 @@ def _print_summary(results: dict) -> None:
             return f"{v['mean']:.3f} ± {v.get('std') or 0:.3f}"
         return f"{v:.3f}" if isinstance(v, float) else str(v)
 
-    table = Table(title=f"{results.get('command', 'run')} summary")
+    table = Table(title=f"{results.get('command') or command} summary")
     for c in cols:
         table.add_column(c)
     style = {"positive transfer": "green", "negative transfer": "red"}
@@ -84,7 +84,7 @@ def _cmd_compare(args) -> int:
     from .experiments._results import is_main_process
 
     if is_main_process():
-        _print_summary(results)
+        _print_summary(results, "compare")
         print(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'report.md'} and figures/")
     return 0
 
@@ -113,7 +113,7 @@ def _cmd_family(module: str):
         prepare_output_dir(out, args.resume, args.overwrite)
         runner = importlib.import_module(f"transferkit.experiments.{module}")
         results = runner.run(raw, out, resume=args.resume)
-        _print_summary(results)
+        _print_summary(results, args.command)
         print(f"wrote results to {out}")
         return 0
 
