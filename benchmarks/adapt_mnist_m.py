@@ -4,7 +4,8 @@ Table 1: source-only 52.25 %, DANN 76.66 %).
 Our source is smaller: only MNIST's 10,000 *test* images exist offline, so the source is
 MNIST test images 0-4,999 (grey, replicated to 3 channels), and MNIST-M is built
 (:func:`transferkit.data.domains.build_mnist_m`, seed 0) from images 5,000-9,999: 3,000 of
-them are the unlabelled target, the last 2,000 the target test set. The paper's source had
+them are the unlabelled target, the last 2,000 the target test set. Every image is
+standardised on its own (zero mean, unit variance; without it source-only reached 20 %). The paper's source had
 60,000 images and its network was larger (32/48 channels).
 
     python benchmarks/adapt_mnist_m.py [--epochs 5] [--seeds 3] [--quick]
@@ -24,6 +25,13 @@ from transferkit.data import Domain, load_mnist
 from transferkit.data.domains import build_mnist_m
 from transferkit.training.adaptation import AdaptOptimConfig
 
+def standardise(d: Domain) -> Domain:
+    """Per-image standardisation (zero mean, unit variance over each image's pixels)."""
+    X = d.X - d.X.mean(axis=(1, 2, 3), keepdims=True)
+    X = X / (X.std(axis=(1, 2, 3), keepdims=True) + 1e-6)
+    return Domain(X.astype(np.float32), d.y, d.name, d.num_classes)
+
+
 PAPER = {"source_only": 52.25, "dann": 76.66}
 OPTIM = AdaptOptimConfig(name="adam", lr=1e-3, weight_decay=0.0, discriminator_lr_mult=1.0)
 
@@ -42,6 +50,7 @@ def main() -> None:
     src = Domain(np.repeat(mnist.X[:5000], 3, axis=1), mnist.y[:5000], "mnist_rgb", 10)
     mm = build_mnist_m(mnist.subset(np.arange(5000, 10000)), seed=0)
     tgt, tgt_test = mm.subset(np.arange(3000)), mm.subset(np.arange(3000, 5000))
+    src, tgt, tgt_test = standardise(src), standardise(tgt), standardise(tgt_test)
     make = lambda: create_backbone("lenet", in_channels=3, num_outputs=10, input_size=28,
                                    widths=(6, 16), feature_dim=120)
     print(f"source {len(src)} MNIST, target {len(tgt)} MNIST-M (unlabelled), test {len(tgt_test)} MNIST-M\n")
