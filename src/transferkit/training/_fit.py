@@ -57,7 +57,8 @@ def quiet_lightning() -> None:
     for pattern in (
         ".*does not have many workers.*", ".*GPU available but not used.*",
         ".*LeafSpec.*", ".*module\(s\) in eval mode.*", ".*is deprecated.*", ".*The number of training batches.*",
-        ".*Checkpoint directory.*exists and is not empty.*", ".*precision.*is supported by.*",
+        ".*Checkpoint directory.*exists and is not empty.*",
+        ".*`validation_step` but have no `val_dataloader`.*", ".*precision.*is supported by.*",
     ):
         warnings.filterwarnings("ignore", pattern)
 
