@@ -33,7 +33,7 @@ __all__ = ["ALLOWED_KEYS", "run"]
 
 ALLOWED_KEYS = {
     "config": {"data", "backbone", "methods", "trainer", "scorers", "output", "command"},
-    "data": {"kind", "root", "source", "target", "partial_classes", "image_size", "features", "limit"},
+    "data": {"kind", "root", "source", "target", "partial_classes", "image_size", "features", "limit"},  # limit: random subset size per domain
     "backbone": {"name", "params"},
     "trainer": {"epochs", "batch_size", "steps_per_epoch", "seeds", "optimizer", "lr",
                 "weight_decay", "momentum", "discriminator_lr_mult", "anneal", "grl_gamma"},
@@ -93,9 +93,12 @@ def _load(data: dict):
         tgt = dd.make_partial_target(src, tgt, int(data["partial_classes"]))
         tgt_test = dd.make_partial_target(src, tgt_test, int(data["partial_classes"])) if tgt_test is not tgt else tgt
     if data.get("limit"):
-        n = int(data["limit"])
-        src, tgt = src.subset(np.arange(min(n, len(src)))), tgt.subset(np.arange(min(n, len(tgt))))
-        tgt_test = tgt_test.subset(np.arange(min(n, len(tgt_test))))
+        n = int(data["limit"])  # a random subset (files are often sorted by class)
+        rng = np.random.default_rng(0)
+        pick = lambda d: d.subset(np.sort(rng.permutation(len(d))[:n])) if len(d) > n else d  # noqa: E731
+        same = tgt_test is tgt
+        src, tgt = pick(src), pick(tgt)
+        tgt_test = tgt if same else pick(tgt_test)
     return src, tgt, tgt_test
 
 
