@@ -17,7 +17,9 @@ from .._utils import resolve_root
 from ..exceptions import DataError
 from ._base import Domain
 
-__all__ = ["load_sklearn_digits", "load_mnist", "load_usps", "load_mnist_usps_jda", "resize_images"]
+__all__ = [
+    "load_sklearn_digits", "load_mnist", "load_usps", "load_svhn", "load_mnist_usps_jda", "resize_images",
+]
 
 DIGIT_NAMES = [str(i) for i in range(10)]
 
@@ -104,6 +106,43 @@ def load_usps(root: str | os.PathLike | None = None, split: str = "train") -> Do
         X = np.concatenate([f[p]["data"][:] for p in parts]).astype(np.float32)
         y = np.concatenate([f[p]["target"][:] for p in parts]).astype(np.int64)
     return Domain(X.reshape(-1, 1, 16, 16), y, f"usps_{split}", 10, DIGIT_NAMES)
+
+
+def load_svhn(
+    root: str | os.PathLike | None = None, split: str = "test", download: bool = False
+) -> Domain:
+    """SVHN cropped digits (32x32 RGB) from ``{split}_32x32.mat`` under ``root`` or ``root/svhn``.
+
+    ``split`` is ``"train"``, ``"test"`` or ``"extra"``. Label 10 in the file is the digit 0.
+    With ``download=True`` and a network, torchvision fetches the file into ``root``.
+    Netzer et al., "Reading Digits in Natural Images with Unsupervised Feature Learning", 2011.
+    """
+    from scipy.io import loadmat
+
+    if split not in ("train", "test", "extra"):
+        raise DataError(f"SVHN split must be 'train', 'test' or 'extra', got '{split}'")
+    base = Path(root).expanduser() if root is not None else None
+    try:
+        base = resolve_root(root, "svhn", "SVHN")
+    except DataError:
+        if not download:
+            raise
+        base = base or Path(".")
+        base.mkdir(parents=True, exist_ok=True)
+    path = base / f"{split}_32x32.mat"
+    if not path.exists() and download:
+        from .._utils import require
+
+        require("torchvision", "vision").datasets.SVHN(str(base), split=split, download=True)
+    if not path.exists():
+        raise DataError(
+            f"SVHN file '{split}_32x32.mat' not found under '{base}'. "
+            "Pass download=True where a network exists."
+        )
+    mat = loadmat(str(path))
+    X = np.transpose(mat["X"], (3, 2, 0, 1)).astype(np.float32) / 255.0
+    y = mat["y"].reshape(-1).astype(np.int64) % 10
+    return Domain(X, y, f"svhn_{split}", 10, DIGIT_NAMES)
 
 
 def load_mnist_usps_jda(
