@@ -56,7 +56,7 @@ def quiet_lightning() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for pattern in (
         ".*does not have many workers.*", ".*GPU available but not used.*",
-        ".*LeafSpec.*", ".*module\(s\) in eval mode.*", ".*is deprecated.*", ".*The number of training batches.*",
+        ".*LeafSpec.*", r".*module\(s\) in eval mode.*", ".*is deprecated.*", ".*The number of training batches.*",
         ".*Checkpoint directory.*exists and is not empty.*",
         ".*`validation_step` but have no `val_dataloader`.*", ".*precision.*is supported by.*",
     ):
