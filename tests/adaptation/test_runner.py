@@ -37,3 +37,31 @@ def test_runner_rejects_unknown_keys(tmp_path):
         run({"trainer": {"epoch": 3}}, tmp_path)
     with pytest.raises(Exception, match="unknown adaptation method 'dnn'"):
         run({"methods": ["dnn"]}, tmp_path)
+
+
+@needs_data
+def test_runner_passes_accelerator_devices_strategy_to_trainer(tmp_path, monkeypatch):
+    import lightning as L
+
+    seen = []
+
+    class SpyTrainer(L.Trainer):
+        def __init__(self, **kwargs):
+            seen.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(L, "Trainer", SpyTrainer)
+    cfg = {"data": {"kind": "mnist_usps_jda", "limit": 64},
+           "backbone": {"name": "lenet", "params": {"widths": [2, 4], "feature_dim": 8}},
+           "methods": ["source_only"],
+           "trainer": {"epochs": 1, "batch_size": 32, "seeds": [0], "accelerator": "cpu",
+                       "devices": 1, "strategy": "auto"},
+           "scorers": ["entropy"]}
+    run(cfg, tmp_path)
+    assert len(seen) == 1
+    assert seen[0]["accelerator"] == "cpu" and seen[0]["devices"] == 1 and seen[0]["strategy"] == "auto"
+
+
+def test_runner_rejects_bad_devices(tmp_path):
+    with pytest.raises(ConfigError, match="trainer.devices must be an int"):
+        run({"trainer": {"devices": 1.5}}, tmp_path)

@@ -9,7 +9,8 @@ Config (every key checked; an unknown one is an error naming it)::
     methods: [source_only, {name: dann, params: {hidden: [100]}}, ...]
     trainer: {epochs: 10, batch_size: 64, steps_per_epoch: null, seeds: [0, 1, 2],
               optimizer: adam, lr: 0.001, weight_decay: 0, discriminator_lr_mult: 1,
-              anneal: true, grl_gamma: 10}
+              anneal: true, grl_gamma: 10,
+              accelerator: auto, devices: 1, strategy: auto}   # passed to lightning.Trainer
     scorers: [entropy, snd, dev]
 
 Writes ``results.json`` (schema 1), ``report.md`` and ``figures/`` (per-epoch target accuracy
@@ -36,7 +37,8 @@ ALLOWED_KEYS = {
     "data": {"kind", "root", "source", "target", "partial_classes", "image_size", "features", "limit"},  # limit: random subset size per domain
     "backbone": {"name", "params"},
     "trainer": {"epochs", "batch_size", "steps_per_epoch", "seeds", "optimizer", "lr",
-                "weight_decay", "momentum", "discriminator_lr_mult", "anneal", "grl_gamma"},
+                "weight_decay", "momentum", "discriminator_lr_mult", "anneal", "grl_gamma",
+                "accelerator", "devices", "strategy"},
 }
 
 
@@ -187,6 +189,7 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
         momentum=float(tr.get("momentum", 0.9)), weight_decay=float(tr.get("weight_decay", 0.0)),
         discriminator_lr_mult=float(tr.get("discriminator_lr_mult", 1.0)),
         anneal=bool(tr.get("anneal", True)), grl_gamma=float(tr.get("grl_gamma", 10.0)))
+    trainer_kwargs = _trainer_kwargs(tr)
     out = pathlib.Path(output_dir)
     (out / "figures").mkdir(parents=True, exist_ok=True)
 
@@ -215,7 +218,8 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
             method = build_method(name, model.feature_dim, num_classes, **params)
             res = fit_adaptation(model, method, src, tgt, target_eval=tgt_test,
                                  epochs=int(tr.get("epochs", 10)), batch_size=int(tr.get("batch_size", 64)),
-                                 steps_per_epoch=tr.get("steps_per_epoch"), optim=optim, seed=seed)
+                                 steps_per_epoch=tr.get("steps_per_epoch"), optim=optim, seed=seed,
+                                 trainer_kwargs=trainer_kwargs)
             fs, ps = _features(model, src)
             ft, pt = _features(model, tgt_test)
             metrics = {
@@ -249,6 +253,20 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
               *[f"![{f}]({f})" for f in figures], ""]
     (out / "report.md").write_text("\n".join(report))
     return results
+
+
+def _trainer_kwargs(tr: dict) -> dict:
+    """``accelerator``/``devices``/``strategy`` from the trainer section, for ``lightning.Trainer``
+    (as :class:`transferkit.training._fit.TrainerConfig` does for fine-tuning)."""
+    kw: dict[str, Any] = {"accelerator": str(tr.get("accelerator", "auto")),
+                          "strategy": str(tr.get("strategy", "auto"))}
+    devices = tr.get("devices", 1)
+    if isinstance(devices, bool) or not isinstance(devices, (int, str, list)):
+        raise ConfigError(f"trainer.devices must be an int, a string or a list, got {devices!r}")
+    if isinstance(devices, int) and devices == 0:
+        raise ConfigError("trainer.devices must not be 0")
+    kw["devices"] = devices
+    return kw
 
 
 def _summary(runs: list[dict]) -> list[dict]:
