@@ -101,3 +101,34 @@ def test_arrays_config_end_to_end_and_label_budget_error(tmp_path):
 def test_config_requires_a_path_for_arrays(tmp_path):
     with pytest.raises(ConfigError, match="needs data.path"):
         run_compare(parse_config({"data": {"kind": "arrays"}}), tmp_path, progress=False)
+
+
+def test_parquet_table_and_image_folder_through_compare(tmp_path):
+    """The two remaining data kinds reach a finished compare run."""
+    import pandas as pd
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for domain, shift in (("amazon", 0), ("webcam", 40)):
+        for c, colour in enumerate(((200, 30, 30), (30, 200, 30))):
+            folder = tmp_path / "office" / domain / f"class{c}"
+            folder.mkdir(parents=True)
+            for i in range(8):
+                px = np.clip(np.array(colour) + shift + rng.integers(-20, 20, (12, 12, 3)), 0, 255).astype(np.uint8)
+                Image.fromarray(px).save(folder / f"{i}.jpg")
+    cfg = {"data": {"kind": "image_folder", "root": str(tmp_path / "office"), "source_domain": "amazon",
+                    "target_domain": "webcam", "image_size": 8, "labels_per_class": [2]},
+           "backbone": {"name": "mlp", "params": {"hidden": [8]}}, "methods": [{"name": "full"}],
+           "pretrain": {"epochs": 2}, "trainer": {"max_epochs": 2, "seeds": [0, 1]}}
+    res = run_compare(parse_config(cfg), tmp_path / "img_out", progress=False, log=lambda *_: None)
+    assert {r["method"] for r in res["runs"]} == {"scratch", "full"}
+    assert res["source"]["source_samples"] == 16
+
+    df = pd.DataFrame({"domain": ["s"] * 30 + ["t"] * 30, "label": (np.arange(60) % 2), "f": rng.normal(size=60)})
+    df.to_parquet(tmp_path / "t.parquet")
+    cfg = {"data": {"kind": "arrays", "path": str(tmp_path / "t.parquet"), "source_domain": "s", "target_domain": "t",
+                    "labels_per_class": [2]},
+           "backbone": {"name": "mlp", "params": {"hidden": [4]}}, "methods": [{"name": "linear_probe"}],
+           "pretrain": {"epochs": 1}, "trainer": {"max_epochs": 1, "seeds": [0]}}
+    res = run_compare(parse_config(cfg), tmp_path / "pq_out", progress=False, log=lambda *_: None)
+    assert len(res["runs"]) == 2
