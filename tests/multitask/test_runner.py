@@ -67,3 +67,30 @@ def test_module_logs_weights_each_step():
         r = fit_multitask(m, tasks, bal, d, representation_mode=rep, max_epochs=2, batch_size=16)
         assert len(r.weight_history) == 8 and all(len(w) == 2 for w in r.weight_history)
         assert set(evaluate_multitask(m, tasks, d)) == {"a/mse", "a/mae", "b/mse", "b/mae"}
+
+
+@pytest.mark.parametrize("method", ["mgda_ub", "pcgrad", "gradnorm"])
+def test_runner_refuses_gradient_balancers_on_several_devices(tmp_path, method):
+    """Aggregators and GradNorm write .grad outside DDP's all-reduce: a clear error, before any run."""
+    cfg = {
+        "data": {"kind": "arrays", "path": str(_arrays(tmp_path)), "task_names": ["a", "b"]},
+        "architecture": {"name": "hard_sharing", "backbone": "mlp", "backbone_params": {"hidden": [8]}},
+        "methods": ["equal", method],
+        "trainer": {"max_epochs": 1, "devices": 2, "seeds": [0]},
+    }
+    with pytest.raises(ConfigError, match=r"devices=2 .*outside DDP"):
+        run(cfg, tmp_path / "out")
+    assert not (tmp_path / "out" / "results.json").exists()  # failed before training anything
+
+
+def test_fit_allows_loss_weightings_on_several_devices_check():
+    from transferkit.multitask import FixedWeighting
+    from transferkit.training.multitask import check_multi_device
+
+    check_multi_device(FixedWeighting(2), "cpu", 2)  # loss-level: one scalar backward, DDP-safe
+    check_multi_device(MGDA(), "cpu", 1)
+    check_multi_device(MGDA(), "cpu", "auto")  # one CPU process
+    with pytest.raises(ConfigError, match="MGDA"):
+        check_multi_device(MGDA(), "cpu", [0, 1])
+    with pytest.raises(ConfigError, match="GradNorm"):
+        check_multi_device(GradNorm(2), "cpu", "2")

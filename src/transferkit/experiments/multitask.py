@@ -219,6 +219,12 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
         "accelerator": str(tr_cfg.get("accelerator", "cpu")), "devices": tr_cfg.get("devices", 1),
     }
 
+    from ..training.multitask import check_multi_device
+
+    for name, params in methods:  # fail before any training, not after the first methods ran
+        if name != "single_task":
+            check_multi_device(_balancer(name, params, len(tasks))[0], fit_kw["accelerator"], fit_kw["devices"])
+
     results_path = out / "results.json"
     done: list[dict] = []
     if resume and results_path.exists():

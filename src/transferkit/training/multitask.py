@@ -7,8 +7,11 @@ or a gradient :class:`~transferkit.multitask.Aggregator` applied by
 write ``.grad`` themselves), and the task weights chosen at every step are logged
 (``weight/<task>``) and kept in ``weight_history``.
 
-Note: aggregators fill ``.grad`` outside DDP's reducer, so with ``devices > 1`` use a weighting
-(loss-level) balancer, or one device.
+Multi-device: aggregators (MGDA, PCGrad, ...) write ``.grad`` themselves, outside DDP's
+gradient all-reduce, and GradNorm sets the gradient of its task weights the same way, so each
+process would step with its own, unsynchronised gradients. :func:`fit_multitask` therefore
+refuses ``devices > 1`` with those balancers (:class:`~transferkit.exceptions.ConfigError`);
+loss-level weightings (equal, uncertainty, DWA) back-propagate one scalar and are DDP-safe.
 """
 
 from __future__ import annotations
@@ -25,10 +28,48 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from .._utils import count_parameters
+from ..exceptions import ConfigError
 from ..data.multitask import MultiTaskDataset
 from ..multitask import DWA, Aggregator, GradNorm, MultiTaskModel, Task, Weighting, mtl_backward
 
-__all__ = ["MultiTaskFitResult", "MultiTaskModule", "evaluate_multitask", "fit_multitask", "tasks_from_data"]
+__all__ = [
+    "MultiTaskFitResult",
+    "MultiTaskModule",
+    "check_multi_device",
+    "evaluate_multitask",
+    "fit_multitask",
+    "tasks_from_data",
+]
+
+
+def _device_count(accelerator: str, devices: Any) -> int:
+    if isinstance(devices, (list, tuple)):
+        return len(devices)
+    if isinstance(devices, str):
+        if devices.strip() in ("auto", "-1"):
+            if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
+                return max(1, torch.cuda.device_count())
+            return 1
+        if "," in devices:
+            return len([d for d in devices.split(",") if d.strip()])
+        devices = int(devices)
+    if devices == -1:
+        return _device_count(accelerator, "-1")
+    return int(devices)
+
+
+def check_multi_device(balancer: Weighting | Aggregator, accelerator: str, devices: Any) -> None:
+    """Raise :class:`ConfigError` when ``balancer`` cannot be trained on several devices.
+
+    Aggregators and GradNorm fill ``.grad`` directly, which DDP does not all-reduce.
+    """
+    n = _device_count(accelerator, devices)
+    if n > 1 and isinstance(balancer, (Aggregator, GradNorm)):
+        raise ConfigError(
+            f"devices={devices!r} ({n} processes) with the {type(balancer).__name__} balancer: it writes "
+            "gradients outside DDP's all-reduce, so the processes would diverge. Use devices: 1, or a "
+            "loss-level weighting (equal, uncertainty, dwa) for multi-device training."
+        )
 
 
 class _MTDataset(Dataset):
@@ -213,6 +254,7 @@ def fit_multitask(
     """Train ``model`` on ``train`` with a Lightning Trainer; returns the model and weight curve."""
     from ._fit import quiet_lightning
 
+    check_multi_device(balancer, accelerator, devices)
     quiet_lightning()
     L.seed_everything(seed, workers=True, verbose=False)
     module = MultiTaskModule(model, tasks, balancer, representation_mode, lr, optimizer, weight_decay)
