@@ -48,10 +48,19 @@ def test_compare_writes_results_report_and_figures(tiny_run):
 
 
 def test_same_config_and_seed_give_the_same_numbers(tiny_run, tmp_path):
+    """A rerun matches, and running the fine-tuning jobs in 2 processes changes nothing."""
     _, first = tiny_run
-    again = run_compare(parse_config(TINY), tmp_path, progress=False, log=lambda *_: None)
+    assert first["config"]["trainer"]["workers"] is None  # auto: parallel on this CPU
+    sequential = {**TINY, "trainer": {**TINY["trainer"], "workers": 1}}
+    again = run_compare(parse_config(sequential), tmp_path, progress=False, log=lambda *_: None)
     acc = lambda res: [(r["method"], r["seed"], r["labels_per_class"], r["metrics"]["accuracy"]) for r in res["runs"]]  # noqa: E731
     assert acc(again) == acc(first)
+
+
+def test_parallel_workers_need_a_single_cpu_device(tmp_path):
+    cfg = {**TINY, "trainer": {**TINY["trainer"], "workers": 2, "devices": 2, "strategy": "ddp"}}
+    with pytest.raises(ConfigError, match="trainer.workers > 1 .* devices: 1"):
+        run_compare(parse_config(cfg), tmp_path, progress=False, log=lambda *_: None)
 
 
 def test_existing_output_is_never_overwritten_silently(tiny_run):

@@ -109,6 +109,9 @@ class TrainerSpec(_Strict):
     # torch intra-op threads; None = auto: 1 for small models on CPU (threads only add
     # synchronisation cost there), torch's default otherwise
     num_threads: int | None = None
+    # fine-tuning runs executed in parallel processes (single-device CPU runs only);
+    # None = auto: one per CPU core (at most 4) for small CPU models, else 1
+    workers: int | None = None
 
     @field_validator("seeds")
     @classmethod

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -272,21 +273,31 @@ def run_compare(
                 f"data.labels_per_class={n} (plus {need - n} per class for validation) needs "
                 f"{need} target samples per class: {err}"
             ) from None
-    _set_threads(cfg, data)
+    model_params = sum(p.numel() for p in build_model(cfg, data).parameters())
+    _set_threads(cfg, model_params)
+    plan = [(n, s, m) for n in cfg.data.labels_per_class for s in cfg.trainer.seeds for m in methods]
+    workers = _workers(cfg, model_params, len(plan))  # a bad setting fails before any training
     start = time.perf_counter()
     pretrained, info = _pretrain(cfg, data, out, resume, log)
 
-    plan = [(n, s, m) for n in cfg.data.labels_per_class for s in cfg.trainer.seeds for m in methods]
     runs: list[dict] = []
     bar = _progress(progress and is_main_process())
     with bar or nullcontext():
         task = bar.add_task("fine-tuning", total=len(plan)) if bar else None
-        for n, seed, method in plan:
+
+        def done(result: dict) -> None:
+            runs.append(result)
             if bar:
-                bar.update(task, description=f"{method.display:>18} n={n:<3} seed={seed}")
-            runs.append(_one_run(cfg, data, pretrained, method, n, seed, out, resume))
-            if bar:
+                bar.update(task, description=f"{result['method']:>18} n={result['labels_per_class']:<3} seed={result['seed']}")
                 bar.advance(task)
+
+        if workers > 1:
+            _run_parallel(workers, cfg, data, pretrained, plan, out, resume, done)
+        else:
+            for n, seed, method in plan:
+                done(_one_run(cfg, data, pretrained, method, n, seed, out, resume))
+    order = {(n, s, m.display): i for i, (n, s, m) in enumerate(plan)}
+    runs.sort(key=lambda r: order[(r["labels_per_class"], r["seed"], r["method"])])
     summary = summarize(runs)
     figures = _figures(out, summary) if is_main_process() else []
     config = cfg.model_dump(mode="json")
@@ -299,14 +310,66 @@ def run_compare(
 
 
 SMALL_MODEL_PARAMS = 5_000_000
+MAX_AUTO_WORKERS = 4
 
 
-def _set_threads(cfg: RunConfig, data: TransferData) -> None:
+def _workers(cfg: RunConfig, model_params: int, n_runs: int) -> int:
+    """Parallel fine-tuning processes: explicit ``trainer.workers``, or one per core (at most
+    4) for small models trained on one CPU device; 1 whenever a run spans devices."""
+    t = cfg.trainer
+    single_cpu = t.accelerator == "cpu" and str(t.devices) == "1" and t.strategy == "auto"
+    if t.workers is not None:
+        if t.workers > 1 and not single_cpu:
+            raise ConfigError(
+                "trainer.workers > 1 runs fine-tuning jobs side by side on the CPU; it needs "
+                "accelerator: cpu, devices: 1 and strategy: auto (each run then uses one process)"
+            )
+        return max(1, min(t.workers, n_runs))
+    if not (single_cpu and model_params < SMALL_MODEL_PARAMS):
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS, n_runs))
+
+
+_WORKER_STATE: dict[str, Any] = {}
+
+
+def _worker_init(cfg_json: dict, data: TransferData, pretrained_state: bytes) -> None:
+    import io
+
+    torch.set_num_threads(1)
+    cfg = RunConfig.model_validate(cfg_json)
+    model = torch.load(io.BytesIO(pretrained_state), map_location="cpu", weights_only=False)
+    _WORKER_STATE.update(cfg=cfg, data=data, pretrained=model)
+
+
+def _worker_run(n: int, seed: int, method: dict, out: str, resume: bool) -> dict:
+    st = _WORKER_STATE
+    return _one_run(st["cfg"], st["data"], st["pretrained"], MethodSpec.model_validate(method), n, seed, Path(out), resume)
+
+
+def _run_parallel(workers, cfg, data, pretrained, plan, out: Path, resume: bool, done) -> None:
+    """Run the plan in ``workers`` spawned processes; every run is seeded on its own, so the
+    results equal a sequential run's."""
+    import io
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    buf = io.BytesIO()
+    torch.save(pretrained, buf)
+    with ProcessPoolExecutor(
+        workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+        initargs=(cfg.model_dump(mode="json"), data, buf.getvalue()),
+    ) as pool:
+        futures = [pool.submit(_worker_run, n, s, m.model_dump(mode="json"), str(out), resume) for n, s, m in plan]
+        for fut in as_completed(futures):
+            done(fut.result())
+
+
+def _set_threads(cfg: RunConfig, model_params: int) -> None:
     """Honour ``trainer.num_threads``; by default use one thread for small models on CPU."""
     n = cfg.trainer.num_threads
     if n is None and cfg.trainer.accelerator == "cpu":
-        size = sum(p.numel() for p in build_model(cfg, data).parameters())
-        n = 1 if size < SMALL_MODEL_PARAMS else None
+        n = 1 if model_params < SMALL_MODEL_PARAMS else None
     if n:
         torch.set_num_threads(int(n))
 
