@@ -39,3 +39,12 @@ def test_svhn_reads_the_mat_layout(tmp_path):
 def test_svhn_missing_file_is_named(tmp_path):
     with pytest.raises(DataError, match="SVHN file 'train_32x32.mat' not found"):
         load_svhn(tmp_path, "train")
+
+
+def test_mnist_usps_spec_keeps_the_official_usps_test_split(data_root):
+    from transferkit.experiments._config import DataSpec
+    from transferkit.experiments._datasets import build_transfer_data
+
+    d = build_transfer_data(DataSpec(kind="mnist_usps", root=str(data_root)))
+    assert (len(d.source), len(d.target), len(d.target_test)) == (10000, 7291, 2007)
+    assert d.source.input_shape == d.target.input_shape == (1, 28, 28)

@@ -75,10 +75,18 @@ def build_transfer_data(spec: DataSpec) -> TransferData:
         tgt = _select_classes(d.subset(np.sort(perm[half:]), "digits_target"), spec.target_classes, "target_classes")
         target = Domain(shift_images(tgt.X, spec.target_shift), tgt.y, f"digits_target_{spec.target_shift}", tgt.num_classes, tgt.class_names)
     elif spec.kind in ("mnist_usps", "usps_mnist"):
+        # MNIST: the 10,000 test images (all that exists offline). USPS: upscaled to 28x28;
+        # as a target its official split is kept (few-shot pool = train, test = test).
         mnist = load_mnist(spec.root, split="test")
-        usps = load_usps(spec.root, split="all")
-        usps = Domain(resize_images(usps.X, 28), usps.y, "usps", 10, usps.class_names)
-        source, target = (mnist, usps) if spec.kind == "mnist_usps" else (usps, mnist)
+        usps_train, usps_test = (
+            Domain(resize_images(d.X, 28), d.y, d.name, 10, d.class_names)
+            for d in (load_usps(spec.root, split="train"), load_usps(spec.root, split="test"))
+        )
+        if spec.kind == "mnist_usps":
+            source, target, test = mnist, usps_train, usps_test
+        else:
+            usps_all = Domain(np.concatenate([usps_train.X, usps_test.X]), np.concatenate([usps_train.y, usps_test.y]), "usps_all", 10, usps_train.class_names)
+            source, target = usps_all, mnist
     elif spec.kind == "arrays":
         if spec.path is None:
             raise ConfigError("data.kind 'arrays' needs data.path (an .npz, .csv or .parquet file)")
