@@ -207,3 +207,23 @@ def test_strategy_usable_in_a_plain_pytorch_loop():
         opt.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_reuse_head_keeps_the_source_head_when_labels_match():
+    source = pretrained_lenet(num_source_classes=3)
+    model = tk.create("finetune", "full").prepare(copy.deepcopy(source), 3, reuse_head=True)
+    x = torch.from_numpy(toy_domain().X)
+    torch.testing.assert_close(model(x), source(x))  # the starting model is the source model
+    assert all(p.requires_grad for p in model.head.parameters())
+    with pytest.raises(ValueError, match="reuse_head needs a source head with 5 outputs"):
+        tk.create("finetune", "full").prepare(copy.deepcopy(source), 5, reuse_head=True)
+
+
+def test_compare_reuse_head_requires_matching_classes(tmp_path):
+    from transferkit.exceptions import ConfigError
+    from transferkit.experiments import parse_config, run_compare
+
+    cfg = {"data": {"kind": "digits", "source_classes": [0, 1, 2, 3, 4], "target_classes": [5, 6, 7, 8, 9, 0]},
+           "pretrain": {"reuse_head": True}}
+    with pytest.raises(ConfigError, match="reuse_head needs the same classes.*source has 5, the target 6"):
+        run_compare(parse_config(cfg), tmp_path, progress=False)

@@ -90,6 +90,9 @@ class PretrainSpec(_Strict):
     lr: float = 1e-3
     batch_size: int = 64
     checkpoint: str | None = None  # a state dict to start from instead of training
+    # start the target head from the source head; for sources that share the target's label
+    # set (MNIST -> USPS). The scratch baseline always starts from nothing.
+    reuse_head: bool = False
 
 
 class TrainerSpec(_Strict):

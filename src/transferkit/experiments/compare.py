@@ -132,7 +132,8 @@ def _one_run(cfg, data, pretrained, method: MethodSpec, n: int, seed: int, out: 
     torch.manual_seed(seed)
     strategy = create("finetune", method.name, **method.params)
     base = pretrained if strategy.defaults.pretrained else build_model(cfg, data)
-    model = strategy.prepare(copy.deepcopy(base), data.num_classes)
+    reuse = cfg.pretrain.reuse_head and strategy.defaults.pretrained
+    model = strategy.prepare(copy.deepcopy(base), data.num_classes, reuse_head=reuse)
     fit = fit_finetune(
         model, strategy, train, val, _trainer_config(cfg),
         OptimConfig(name=cfg.trainer.optimizer, lr=cfg.trainer.lr, weight_decay=cfg.trainer.weight_decay),
@@ -264,6 +265,11 @@ def run_compare(
     for m in methods:  # unknown names and bad parameters fail before any training
         create("finetune", m.name, **m.params)
     data = build_transfer_data(cfg.data)
+    if cfg.pretrain.reuse_head and data.source is not None and data.source_num_classes != data.num_classes:
+        raise ConfigError(
+            f"pretrain.reuse_head needs the same classes in source and target; the source has "
+            f"{data.source_num_classes}, the target {data.num_classes}"
+        )
     for n in cfg.data.labels_per_class:  # impossible budgets fail before any training
         need = n + (cfg.data.val_per_class or n)
         try:

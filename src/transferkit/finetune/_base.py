@@ -67,15 +67,26 @@ class FineTuneStrategy:
     #: trains at the base rate (a fresh head at a tiny rate barely moves in few steps)
     backbone_lr_scale: float = 1.0
 
-    def prepare(self, backbone: Backbone, num_classes: int) -> Backbone:
-        """Reset the head to ``num_classes`` and configure what trains. Returns the model."""
+    def prepare(self, backbone: Backbone, num_classes: int, reuse_head: bool = False) -> Backbone:
+        """Give the backbone a ``num_classes`` head and configure what trains. Returns the model.
+
+        The head is new unless ``reuse_head`` is set, in which case the source head is kept as
+        the starting point: right when source and target share their label set (MNIST ->
+        USPS), where a fresh head would have to be re-learnt from a few labels.
+        """
         if num_classes <= 0:
             raise ValueError(f"num_classes must be > 0, got {num_classes}")
+        if reuse_head and backbone.num_outputs != num_classes:
+            raise ValueError(
+                f"reuse_head needs a source head with {num_classes} outputs, "
+                f"the backbone's head has {backbone.num_outputs}"
+            )
         if backbone.num_outputs:
             # keep the source task's head: learning without forgetting and reports use it
             backbone.source_head = copy.deepcopy(backbone.head)
             freeze(backbone.source_head)
-        backbone.reset_head(num_classes)
+        if not reuse_head:
+            backbone.reset_head(num_classes)
         freeze(backbone, False)
         if hasattr(backbone, "source_head"):
             freeze(backbone.source_head)

@@ -85,11 +85,11 @@ class LearningWithoutForgetting(FineTuneStrategy):
         self.backbone_lr_scale = check_lr_scale(backbone_lr_scale)
         self._teacher: nn.Module | None = None
 
-    def prepare(self, backbone, num_classes):
+    def prepare(self, backbone, num_classes, reuse_head=False):
         teacher = copy.deepcopy(backbone)
         freeze(teacher)
         self._teacher = teacher.eval()
-        model = super().prepare(backbone, num_classes)
+        model = super().prepare(backbone, num_classes, reuse_head)
         if hasattr(model, "source_head"):
             freeze(model.source_head, False)  # the old task's head keeps learning
         return model
