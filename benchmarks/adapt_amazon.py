@@ -117,7 +117,9 @@ def main() -> None:
     torch.set_num_threads(1)
     start = time.perf_counter()
     dev = transferkit.create("scorer", "dev")
-    t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
+    def t(a):
+        return torch.from_numpy(np.ascontiguousarray(a))
+
     data = {k: (load_amazon_reviews(v, "train"), load_amazon_reviews(v, "test")) for k, v in NAMES.items()}
     lam_cols = " | ".join(f"DANN λ={v:g}" for v in lambdas)
     print(f"| pair | NN (ours) | {lam_cols} | DANN, λ by DEV (ours) | DANN (Ganin et al. 2016) |")
@@ -129,7 +131,9 @@ def main() -> None:
         n_tr = int(0.9 * len(src))  # the authors' split: last 10 % of the source for validation
         Xs, ys, Xv, yv = t(src.X[:n_tr]), t(src.y[:n_tr]), t(src.X[n_tr:]), t(src.y[n_tr:])
         Xt, Xte, yte = t(tgt.X), t(tgt_test.X), np.asarray(tgt_test.y)
-        acc = lambda net: float((outputs(net, Xte)[1].argmax(1) == yte).mean())
+        def acc(net, Xte=Xte, yte=yte):
+            return float((outputs(net, Xte)[1].argmax(1) == yte).mean())
+
         kw = dict(lr=args.lr, batch=args.batch, max_epochs=args.max_epochs, seed=args.seed)
         nn_acc = acc(train(Xs, ys, Xt, Xv, yv, lam=0.0, **kw)[0])
         runs = []
@@ -146,7 +150,9 @@ def main() -> None:
         cells = " | ".join(f"{100 * a:.1f}" for _, a in runs)
         print(f"| {pair} | {100 * nn_acc:.1f} | {cells} | {100 * runs[chosen][1]:.1f} (λ={lambdas[chosen]:g}) "
               f"| {PAPER_DANN[pair]} |", flush=True)
-    m = lambda k: f"{100 * np.mean(cols[k]):.1f}"
+    def m(k):
+        return f"{100 * np.mean(cols[k]):.1f}"
+
     lam_means = " | ".join(m(f"l{v}") for v in lambdas)
     print(f"| mean | {m('nn')} | {lam_means} | {m('sel')} | {np.mean([PAPER_DANN[p] for p in pairs]):.1f} |")
     print(f"\nsigmoid 50, SGD lr {args.lr:g}/sample, batch {args.batch}+{args.batch}, ≤{args.max_epochs} epochs, "

@@ -27,13 +27,13 @@ import time
 import numpy as np
 import torch
 from adapt_common import mean_sd, run_one
-
 from torch import nn
 
 from transferkit.backbones import SequentialBackbone, create_backbone
 from transferkit.data import Domain, load_mnist
 from transferkit.data.domains import build_mnist_m
 from transferkit.training.adaptation import AdaptOptimConfig
+
 
 def standardise(d: Domain) -> Domain:
     """Per-image standardisation (zero mean, unit variance over each image's pixels)."""
@@ -87,8 +87,9 @@ def main() -> None:
     if args.arch == "paper":
         make = paper_network
     else:
-        make = lambda: create_backbone("lenet", in_channels=3, num_outputs=10, input_size=28,
-                                       widths=(6, 16), feature_dim=120)
+        def make():
+            return create_backbone("lenet", in_channels=3, num_outputs=10, input_size=28,
+                                   widths=(6, 16), feature_dim=120)
     print(f"source {len(src)} MNIST, target {len(tgt)} MNIST-M (unlabelled), test {len(tgt_test)} MNIST-M\n")
     print("| method | MNIST→MNIST-M (ours) | Ganin & Lempitsky 2015 |")
     print("|---|---|---|")
