@@ -42,7 +42,7 @@ def test_full_mode_writes_aggregated_direction():
     _, losses = _losses(trunk, heads, x, ys)
     shared = list(trunk.parameters())
     J = torch.stack(
-        [torch.cat([g.reshape(-1) for g in torch.autograd.grad(l, shared, retain_graph=True)]) for l in losses]
+        [torch.cat([g.reshape(-1) for g in torch.autograd.grad(loss, shared, retain_graph=True)]) for loss in losses]
     )
     expected = UPGrad()(J)
     w = mtl_backward(losses, shared, UPGrad(), heads.parameters())
@@ -57,14 +57,14 @@ def test_full_mode_writes_aggregated_direction():
 def test_ub_mode_weights_from_representation_gramian():
     trunk, heads, x, ys = _model()
     z, losses = _losses(trunk, heads, x, ys)
-    gz = torch.stack([torch.autograd.grad(l, z, retain_graph=True)[0].reshape(-1) for l in losses])
+    gz = torch.stack([torch.autograd.grad(loss, z, retain_graph=True)[0].reshape(-1) for loss in losses])
     w_ref = MGDA().weights(gramian(gz))
     shared = list(trunk.parameters())
     w = mtl_backward(losses, shared, MGDA(), heads.parameters(), representation=z)
     torch.testing.assert_close(w, w_ref)
     # the trunk gradient is that of sum_i w_i L_i
     _, losses2 = _losses(trunk, heads, x, ys)
-    ref = torch.autograd.grad(sum(wi * l for wi, l in zip(w, losses2)), shared)
+    ref = torch.autograd.grad(sum(wi * loss for wi, loss in zip(w, losses2)), shared)
     for p, r in zip(shared, ref):
         torch.testing.assert_close(p.grad, r)
 

@@ -16,20 +16,14 @@ import pytest
 import torch
 from torch import nn
 
+from transferkit.data.multitask import make_gradnorm_toy
 from transferkit.multitask import FixedWeighting, GradNorm
 
 DIM_IN, DIM_OUT, HIDDEN = 250, 100, 100
 
 
 def toy_problem(sigmas, n=1000, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    B = torch.randn(DIM_OUT, DIM_IN, generator=g) * np.sqrt(10.0)
-    x = torch.randn(n, DIM_IN, generator=g)
-    ys = []
-    for s in sigmas:
-        eps = torch.randn(DIM_OUT, DIM_IN, generator=g) * np.sqrt(3.5)
-        ys.append(s * torch.tanh(x @ (B + eps).T))
-    return x, ys
+    return make_gradnorm_toy(sigmas, n_samples=n, seed=seed, in_dim=DIM_IN, out_dim=DIM_OUT)
 
 
 def train(sigmas, use_gradnorm, steps, alpha=0.12, seed=0, lr=1e-3, weight_lr=0.1):
@@ -69,6 +63,17 @@ def train(sigmas, use_gradnorm, steps, alpha=0.12, seed=0, lr=1e-3, weight_lr=0.
     with torch.no_grad():
         rates = (losses() / first).numpy()
     return rates, bal.weights.numpy()
+
+
+def test_toy_problem_matches_the_papers_definition():
+    x, (y0, y1) = toy_problem([1.0, 100.0], n=64, seed=3)
+    assert x.shape == (64, DIM_IN) and y0.shape == y1.shape == (64, DIM_OUT)
+    assert y0.abs().max() <= 1.0 and y1.abs().max() <= 100.0
+    # B ~ N(0, 10), eps ~ N(0, 3.5): pre-activations have std sqrt(13.5 * 250) ~ 58, so tanh
+    # saturates and most targets sit near +-sigma_i
+    assert (y0.abs() > 0.9).float().mean() > 0.9
+    x2, (y0b, _) = toy_problem([1.0, 100.0], n=64, seed=3)
+    assert torch.equal(x, x2) and torch.equal(y0, y0b)
 
 
 def spread(rates):

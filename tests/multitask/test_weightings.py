@@ -20,8 +20,8 @@ def test_uncertainty_matches_kendall_formula_and_grads():
     sigma2 = torch.exp(torch.tensor([0.3, -0.7, 1.2]))
     # Kendall et al. 2018: 1/(2 s^2) L + log s (regression), 1/s^2 L + log s (classification)
     expected = sum(
-        (c / s2) * l + math.log(math.sqrt(s2))
-        for c, s2, l in zip([0.5, 1.0, 0.5], sigma2.tolist(), [2.0, 0.5, 1.5])
+        (c / s2) * loss + math.log(math.sqrt(s2))
+        for c, s2, loss in zip([0.5, 1.0, 0.5], sigma2.tolist(), [2.0, 0.5, 1.5])
     )
     assert total.item() == pytest.approx(expected, rel=1e-6)
     total.backward()

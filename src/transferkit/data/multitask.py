@@ -24,6 +24,7 @@ __all__ = [
     "load_landmine",
     "load_multimnist",
     "load_school",
+    "make_gradnorm_toy",
     "make_multimnist",
 ]
 
@@ -128,6 +129,41 @@ def make_multimnist(
     return MultiTaskDataset(
         X, y, {"left": "classification", "right": "classification"}, {"left": 10, "right": 10}, "multimnist"
     )
+
+
+def make_gradnorm_toy(
+    sigmas: Sequence[float],
+    n_samples: int = 1000,
+    seed: int = 0,
+    in_dim: int = 250,
+    out_dim: int = 100,
+    b_var: float = 10.0,
+    eps_var: float = 3.5,
+):
+    """Regression toy problem of Chen et al. (GradNorm, ICML 2018, Sec. 4).
+
+    Task ``i`` regresses ``f_i(x) = sigma_i tanh((B + eps_i) x)`` (element-wise tanh) from
+    ``x ~ N(0, I_in_dim)``; ``B`` (shared) and ``eps_i`` (task-specific) are ``[out_dim, in_dim]``
+    with i.i.d. entries ``N(0, b_var)`` and ``N(0, eps_var)`` (the paper's N(0, 10) and N(0, 3.5),
+    read as variances). Returns torch tensors ``(x [n, in_dim], [y_i [n, out_dim]])``; the same
+    ``seed`` gives the same problem.
+    """
+    import torch
+
+    if n_samples <= 0:
+        raise DataError(f"n_samples must be > 0, got {n_samples}")
+    if not sigmas or any(float(s) <= 0 for s in sigmas):
+        raise DataError(f"sigmas must be a non-empty list of positive scales, got {list(sigmas)}")
+    if b_var < 0 or eps_var < 0:
+        raise DataError(f"b_var and eps_var must be >= 0, got {b_var} and {eps_var}")
+    g = torch.Generator().manual_seed(int(seed))
+    B = torch.randn(out_dim, in_dim, generator=g) * float(np.sqrt(b_var))
+    x = torch.randn(n_samples, in_dim, generator=g)
+    ys = []
+    for s in sigmas:
+        eps = torch.randn(out_dim, in_dim, generator=g) * float(np.sqrt(eps_var))
+        ys.append(float(s) * torch.tanh(x @ (B + eps).T))
+    return x, ys
 
 
 def load_multimnist(

@@ -82,7 +82,7 @@ def mtl_backward(
     if representation is None:
         rows: list[Tensor] = []
         head_grads: list[Tensor | None] = [None] * len(heads)
-        for i, loss in enumerate(losses):
+        for loss in losses:
             gs = torch.autograd.grad(
                 loss, shared + heads, retain_graph=True, allow_unused=True
             )

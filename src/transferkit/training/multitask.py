@@ -28,8 +28,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from .._utils import count_parameters
-from ..exceptions import ConfigError
 from ..data.multitask import MultiTaskDataset
+from ..exceptions import ConfigError
 from ..multitask import DWA, Aggregator, GradNorm, MultiTaskModel, Task, Weighting, mtl_backward
 
 __all__ = [
@@ -171,7 +171,7 @@ class MultiTaskModule(L.LightningModule):
             )
             if reg.requires_grad:
                 self.manual_backward(reg)
-            total = sum(wi * l.detach() for wi, l in zip(w, losses))
+            total = sum(wi * loss.detach() for wi, loss in zip(w, losses))
         elif isinstance(b, GradNorm):
             outputs = self.model(x)
             losses = self.task_losses(outputs, targets)
@@ -191,11 +191,11 @@ class MultiTaskModule(L.LightningModule):
             b.renormalize()
         w_list = [float(v) for v in w.detach().cpu()]
         self.weight_history.append(w_list)
-        self._epoch_losses.append([float(l.detach()) for l in losses])
+        self._epoch_losses.append([float(loss.detach()) for loss in losses])
         for t, v in zip(self.tasks, w_list):
             self.log(f"weight/{t.name}", v, on_step=True, on_epoch=False)
-        for t, l in zip(self.tasks, losses):
-            self.log(f"train_loss/{t.name}", l.detach(), on_step=False, on_epoch=True)
+        for t, loss in zip(self.tasks, losses):
+            self.log(f"train_loss/{t.name}", loss.detach(), on_step=False, on_epoch=True)
         return total.detach() if isinstance(total, Tensor) else torch.tensor(float(total))
 
     def on_train_epoch_end(self) -> None:
