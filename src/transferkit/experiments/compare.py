@@ -199,12 +199,20 @@ def _figures(out: Path, summary: list[dict]) -> list[str]:
     def err(r):
         return 0.0 if r["ci95_high"] is None or not math.isfinite(r["ci95_high"]) else r["ci95_high"] - r["accuracy_mean"]
 
-    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(methods)), 4))
-    colors = ["#888888" if m == "scratch" else {"positive transfer": "#2a9d8f", "negative transfer": "#e76f51"}.get(rows[m].get("verdict"), "#8ab0d0") for m in methods]
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(methods)) + 2.5, 4))
+    palette = {"baseline": "#888888", "positive transfer": "#2a9d8f", "negative transfer": "#e76f51"}
+    neutral = "#8ab0d0"
+    colors = [palette.get(rows[m].get("verdict"), neutral) for m in methods]
     ax.bar(methods, [rows[m]["accuracy_mean"] for m in methods], yerr=[err(rows[m]) for m in methods], color=colors, capsize=3)
     ax.set_ylabel("target test accuracy")
     ax.set_title(f"Accuracy per method, {top} labels per class (mean, 95% CI)")
-    ax.tick_params(axis="x", rotation=45)
+    plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
+    from matplotlib.patches import Patch
+
+    legend = [Patch(color=c, label=lab) for lab, c in (("scratch (baseline)", palette["baseline"]),
+              ("positive transfer", palette["positive transfer"]), ("no significant difference", neutral),
+              ("negative transfer", palette["negative transfer"]))]
+    ax.legend(handles=legend, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(fig_dir / "accuracy_per_method.png", dpi=120)
     plt.close(fig)
