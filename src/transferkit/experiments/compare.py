@@ -347,9 +347,28 @@ def _workers(cfg: RunConfig, model_params: int, n_runs: int) -> int:
 _WORKER_STATE: dict[str, Any] = {}
 
 
-def _worker_init(cfg_json: dict, data: TransferData, pretrained_state: bytes) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """On Linux, have the kernel kill this worker when its parent dies (a killed run must not
+    leave workers that go on writing into the output directory); exit at once if the parent
+    died before this worker got here."""
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:  # pragma: no cover - no glibc
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def _worker_init(parent_pid: int, cfg_json: dict, data: TransferData, pretrained_state: bytes) -> None:
     import io
 
+    _die_with_parent(parent_pid)
     torch.set_num_threads(1)
     cfg = RunConfig.model_validate(cfg_json)
     model = torch.load(io.BytesIO(pretrained_state), map_location="cpu", weights_only=False)
@@ -372,7 +391,7 @@ def _run_parallel(workers, cfg, data, pretrained, plan, out: Path, resume: bool,
     torch.save(pretrained, buf)
     with ProcessPoolExecutor(
         workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
-        initargs=(cfg.model_dump(mode="json"), data, buf.getvalue()),
+        initargs=(os.getpid(), cfg.model_dump(mode="json"), data, buf.getvalue()),
     ) as pool:
         futures = [pool.submit(_worker_run, n, s, m.model_dump(mode="json"), str(out), resume) for n, s, m in plan]
         for fut in as_completed(futures):

@@ -73,7 +73,8 @@ def encode_inputs(domain: Domain, backbone=None) -> Tensor | dict[str, Tensor]:
                 "(encode); use a text backbone such as 'all-MiniLM-L6-v2' or 'hf/<model>'"
             )
         return encode(list(domain.X))
-    return torch.from_numpy(np.ascontiguousarray(domain.X, dtype=np.float32))
+    arr = np.ascontiguousarray(domain.X, dtype=np.float32)
+    return torch.from_numpy(arr if arr.flags.writeable else arr.copy())
 
 
 def make_loader(

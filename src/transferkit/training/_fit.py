@@ -103,7 +103,11 @@ def fit_finetune(
         callbacks.append(EarlyStopping("val_loss", mode="min", patience=trainer.patience))
     ckpt_path = None
     if ckpt_dir is not None:
-        callbacks.append(ModelCheckpoint(dirpath=ckpt_dir, save_last=True, save_top_k=0))
+        # one rolling checkpoint, rewritten at the end of every epoch (monitor=None keeps the
+        # latest); save_top_k=0 would write nothing until training ends
+        callbacks.append(ModelCheckpoint(
+            dirpath=ckpt_dir, filename="last", save_top_k=1, every_n_epochs=1, enable_version_counter=False,
+        ))
         last = Path(ckpt_dir) / "last.ckpt"
         if resume and last.exists():
             ckpt_path = str(last)
