@@ -187,12 +187,23 @@ def run_part(title, make_pretrained, make_random, pool, test, methods, specs, bu
     return runs, summary
 
 
+def _chosen(arg: str | None, specs: dict) -> list[str] | None:
+    if not arg:
+        return None
+    names = [m.strip() for m in arg.split(",") if m.strip()]
+    unknown = [m for m in names if m not in specs]
+    if unknown:
+        raise SystemExit(f"unknown strategies {unknown}; choose from {sorted(specs)}")
+    return ["scratch"] + [m for m in names if m != "scratch"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--part", choices=["image", "text", "both"], default="both")
     ap.add_argument("--quick", action="store_true", help="1 seed, the smallest budget, 3 strategies")
     ap.add_argument("--all", action="store_true", help="every registered strategy")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--methods", help="comma-separated strategies to run (scratch is always added: verdicts need it)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     seeds = [0] if args.quick else [0, 1, 2]
@@ -203,6 +214,7 @@ def main() -> None:
         pool, test = normalize(pool), normalize(test)
         methods = list(IMAGE_SPECS) if args.all else IMAGE_DEFAULT
         methods = ["scratch", "linear_probe", "lora"] if args.quick else methods
+        methods = _chosen(args.methods, IMAGE_SPECS) or methods
         budgets = [1] if args.quick else [1, 5]
         pretrained = create_backbone("efficientnet_lite0", pretrained=True, num_outputs=None)  # ImageNet head kept (LwF)
         run_part("COIL-20 (train/val: COIL1, test: 200 COIL2 images), EfficientNet-Lite0 ImageNet, 64x64",
@@ -214,6 +226,7 @@ def main() -> None:
         pool, test = load_sst2()
         methods = list(TEXT_SPECS) if args.all else TEXT_DEFAULT
         methods = ["scratch", "linear_probe", "lora"] if args.quick else methods
+        methods = _chosen(args.methods, TEXT_SPECS) or methods
         budgets = [16]
         pretrained = create_backbone("all-MiniLM-L6-v2", pretrained=True, num_outputs=0, max_length=64)
         run_part("SST-2 (train/val: train.tsv, test: dev.tsv 872), all-MiniLM-L6-v2, max_length 64",
