@@ -88,7 +88,7 @@ def make_loader(
 ) -> DataLoader:
     """A DataLoader over ``domain`` (labels as int64 class indices)."""
     X = inputs if inputs is not None else encode_inputs(domain, backbone)
-    y = None if domain.y is None else torch.as_tensor(np.asarray(domain.y)).long()
+    y = None if domain.y is None else torch.tensor(np.asarray(domain.y), dtype=torch.long)  # a copy: labels may be read-only views
     ds = DomainDataset(X, y)
     sampler = EpochSampler(len(ds), seed) if shuffle else None
     return DataLoader(
