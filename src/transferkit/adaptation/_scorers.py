@@ -153,7 +153,7 @@ class ImportanceWeightedValidation:
 
 
 @register("scorer", "dev")
-class DeepEmbeddedValidation:
+class DeepEmbeddedValidation(ImportanceWeightedValidation):
     """Minus the deep-embedded-validation risk (You, Wang, Long, Jordan, ICML 2019, Alg. 1).
 
     With weighted losses ``L_i = w_i l_i`` the control variate ``eta = -Cov(L, w) / Var(w)``
@@ -162,11 +162,6 @@ class DeepEmbeddedValidation:
     Args:
         C: inverse L2 strength of the logistic domain classifier.
     """
-
-    def __init__(self, C: float = 1.0):
-        if not C > 0:
-            raise ValueError(f"C must be > 0, got {C}")
-        self.C = float(C)
 
     def __call__(self, *, features_s, probs_s, y_s, features_t, **_: object) -> float:
         w = domain_density_ratio(features_s, features_t, self.C)
