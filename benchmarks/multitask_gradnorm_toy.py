@@ -16,45 +16,8 @@ import time
 
 import numpy as np
 import torch
-from torch import nn
 
-from transferkit.data.multitask import make_gradnorm_toy
-from transferkit.multitask import FixedWeighting, GradNorm
-
-
-def train(sigmas, use_gradnorm, steps, alpha, seed, lr, weight_lr, n):
-    x, ys = make_gradnorm_toy(sigmas, n_samples=n, seed=seed)
-    torch.manual_seed(seed)
-    layers = []
-    for i in range(4):
-        layers += [nn.Linear(x.shape[1] if i == 0 else 100, 100), nn.ReLU()]
-    trunk = nn.Sequential(*layers)
-    heads = nn.ModuleList([nn.Linear(100, ys[0].shape[1]) for _ in sigmas])
-    bal = GradNorm(len(sigmas), alpha=alpha) if use_gradnorm else FixedWeighting(len(sigmas))
-    opt = torch.optim.Adam([*trunk.parameters(), *heads.parameters()], lr=lr)
-    opt_w = torch.optim.Adam(bal.parameters(), lr=weight_lr) if use_gradnorm else None
-
-    def losses():
-        z = trunk(x)
-        return torch.stack([((h(z) - y) ** 2).mean() for h, y in zip(heads, ys)])
-
-    first = None
-    for _ in range(steps):
-        opt.zero_grad()
-        if opt_w is not None:
-            opt_w.zero_grad()
-        L = losses()
-        first = L.detach() if first is None else first
-        if use_gradnorm:
-            bal.backward(L, [trunk[6].weight])
-        else:
-            bal(L).backward()
-        opt.step()
-        if opt_w is not None:
-            opt_w.step()
-            bal.renormalize()
-    with torch.no_grad():
-        return (losses() / first).numpy(), bal.weights.numpy()
+from transferkit.experiments.gradnorm_toy import train_gradnorm_toy
 
 
 def main() -> None:
@@ -75,7 +38,7 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for seed in args.seeds:
         for gn in (False, True):
-            r, w = train(args.sigmas, gn, args.steps, args.alpha, seed, args.lr, args.weight_lr, args.n)
+            r, w = train_gradnorm_toy(args.sigmas, gn, args.steps, args.alpha, seed, args.lr, args.weight_lr, args.n)
             spread = float(np.log(r.max() / r.min()))
             print(f"| {seed} | {'GradNorm' if gn else 'equal'} | {', '.join(f'{v:.3g}' for v in r)} | "
                   f"{spread:.2f} | {', '.join(f'{v:.3g}' for v in w)} |", flush=True)

@@ -14,55 +14,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from transferkit.data.multitask import make_gradnorm_toy
-from transferkit.multitask import FixedWeighting, GradNorm
+from transferkit.experiments.gradnorm_toy import train_gradnorm_toy as train
 
-DIM_IN, DIM_OUT, HIDDEN = 250, 100, 100
+DIM_IN, DIM_OUT = 250, 100
 
 
 def toy_problem(sigmas, n=1000, seed=0):
     return make_gradnorm_toy(sigmas, n_samples=n, seed=seed, in_dim=DIM_IN, out_dim=DIM_OUT)
-
-
-def train(sigmas, use_gradnorm, steps, alpha=0.12, seed=0, lr=1e-3, weight_lr=0.1):
-    """Full-batch Adam; returns the final training rates ``L_i(t)/L_i(0)`` and the weights."""
-    x, ys = toy_problem(sigmas, seed=seed)
-    torch.manual_seed(seed)
-    layers = []
-    for i in range(4):
-        layers += [nn.Linear(DIM_IN if i == 0 else HIDDEN, HIDDEN), nn.ReLU()]
-    trunk = nn.Sequential(*layers)
-    heads = nn.ModuleList([nn.Linear(HIDDEN, DIM_OUT) for _ in sigmas])
-    bal = GradNorm(len(sigmas), alpha=alpha) if use_gradnorm else FixedWeighting(len(sigmas))
-    opt = torch.optim.Adam([*trunk.parameters(), *heads.parameters()], lr=lr)
-    opt_w = torch.optim.Adam(bal.parameters(), lr=weight_lr) if use_gradnorm else None
-    last_shared = [trunk[6].weight]  # W of Chen et al.: the last shared layer's weights
-
-    def losses():
-        z = trunk(x)
-        return torch.stack([((h(z) - y) ** 2).mean() for h, y in zip(heads, ys)])
-
-    first = None
-    for _ in range(steps):
-        opt.zero_grad()
-        if opt_w is not None:
-            opt_w.zero_grad()
-        L = losses()
-        if first is None:
-            first = L.detach()
-        if use_gradnorm:
-            bal.backward(L, last_shared)
-        else:
-            bal(L).backward()
-        opt.step()
-        if opt_w is not None:
-            opt_w.step()
-            bal.renormalize()
-    with torch.no_grad():
-        rates = (losses() / first).numpy()
-    return rates, bal.weights.numpy()
 
 
 def test_toy_problem_matches_the_papers_definition():

@@ -1,0 +1,72 @@
+"""The regression toy problem of GradNorm (Chen et al., ICML 2018, Sec. 4, Fig. 2), as one run.
+
+T tasks ``f_i(x) = sigma_i tanh((B + eps_i) x)`` (:func:`transferkit.data.multitask.
+make_gradnorm_toy`), a 4-layer ReLU trunk of ``hidden`` units, one affine head per task,
+squared loss, full-batch Adam on the network. With ``use_gradnorm`` the task weights are
+GradNorm's (on the last shared layer's weights, trained by Adam at ``weight_lr`` and
+renormalised after each step); otherwise they are equal. The benchmark
+``benchmarks/multitask_gradnorm_toy.py`` and the test ``tests/multitask/test_gradnorm_toy.py``
+both run this function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.multitask import make_gradnorm_toy
+from ..multitask import FixedWeighting, GradNorm
+
+__all__ = ["train_gradnorm_toy"]
+
+
+def train_gradnorm_toy(
+    sigmas: Sequence[float],
+    use_gradnorm: bool,
+    steps: int,
+    alpha: float = 0.12,
+    seed: int = 0,
+    lr: float = 1e-3,
+    weight_lr: float = 0.1,
+    n: int = 1000,
+    hidden: int = 100,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train for ``steps``; return the training rates ``L_i(t)/L_i(0)`` and the final weights."""
+    x, ys = make_gradnorm_toy(sigmas, n_samples=n, seed=seed)
+    torch.manual_seed(seed)
+    layers: list[nn.Module] = []
+    for i in range(4):
+        layers += [nn.Linear(x.shape[1] if i == 0 else hidden, hidden), nn.ReLU()]
+    trunk = nn.Sequential(*layers)
+    heads = nn.ModuleList([nn.Linear(hidden, ys[0].shape[1]) for _ in sigmas])
+    bal = GradNorm(len(sigmas), alpha=alpha) if use_gradnorm else FixedWeighting(len(sigmas))
+    opt = torch.optim.Adam([*trunk.parameters(), *heads.parameters()], lr=lr)
+    opt_w = torch.optim.Adam(bal.parameters(), lr=weight_lr) if use_gradnorm else None
+    last_shared = [trunk[6].weight]  # W of Chen et al.: the last shared layer's weights
+
+    def losses() -> torch.Tensor:
+        z = trunk(x)
+        return torch.stack([((h(z) - y) ** 2).mean() for h, y in zip(heads, ys)])
+
+    first = None
+    for _ in range(steps):
+        opt.zero_grad()
+        if opt_w is not None:
+            opt_w.zero_grad()
+        L = losses()
+        if first is None:
+            first = L.detach()
+        if use_gradnorm:
+            bal.backward(L, last_shared)
+        else:
+            bal(L).backward()
+        opt.step()
+        if opt_w is not None:
+            opt_w.step()
+            bal.renormalize()
+    with torch.no_grad():
+        rates = (losses() / first).numpy()
+    return rates, bal.weights.numpy()
