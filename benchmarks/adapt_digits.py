@@ -39,7 +39,8 @@ def main() -> None:
         args.seeds, args.epochs = 1, 3
     torch.set_num_threads(1)
     start = time.perf_counter()
-    make = lambda: create_backbone("lenet", num_outputs=10, input_size=16, widths=(6, 16), feature_dim=120)
+    def make():
+        return create_backbone("lenet", num_outputs=10, input_size=16, widths=(6, 16), feature_dim=120)
     rows = {}
     for direction in ("mnist_to_usps", "usps_to_mnist"):
         src, tgt = load_mnist_usps_jda(direction=direction)

@@ -60,7 +60,7 @@ FILL = {"bike": 0, "cup": 40, "pen": 80}
 
 def test_image_folder_layout(tmp_path):
     for dom, classes in (("amazon", ["bike", "cup", "pen"]), ("webcam", ["bike", "pen"])):
-        for ci, c in enumerate(classes):
+        for c in classes:
             (tmp_path / dom / c).mkdir(parents=True)
             for k in range(2):
                 PIL.fromarray(np.full((20, 24, 3), FILL[c] + k, np.uint8)).save(tmp_path / dom / c / f"{k}.jpg")

@@ -13,7 +13,8 @@ def test_grl_gradcheck(coeff):
     is the GRL's alone, so gradcheck passes iff the GRL's backward is ``-coeff`` times the
     identity."""
     x = torch.randn(4, 3, dtype=torch.double, requires_grad=True)
-    u = lambda t: grad_reverse(t, coeff) - t.detach() - coeff * t.detach()
+    def u(t):
+        return grad_reverse(t, coeff) - t.detach() - coeff * t.detach()
     assert torch.autograd.gradcheck(u, (x,))
     # forward identity and exact backward
     up = torch.randn(4, 3, dtype=torch.double)
@@ -31,7 +32,8 @@ def test_grl_gradcheck_against_reference_jacobian():
     ref = -0.7 * torch.eye(12, dtype=torch.double).reshape(3, 4, 3, 4)
     assert torch.allclose(jac, ref)
     # the GRL alone must fail gradcheck (analytic -I, numeric +I): gradcheck can see reversal
-    f = lambda t: grad_reverse(t, 1.0)
+    def f(t):
+        return grad_reverse(t, 1.0)
     with pytest.raises(RuntimeError):
         torch.autograd.gradcheck(f, (x,), raise_exception=True)
 

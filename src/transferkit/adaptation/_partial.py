@@ -134,7 +134,8 @@ class SAN(_ClassWeighted):
                         logits_t: Tensor | None = None) -> float | None:
         if logits_s is None or logits_t is None:
             return None
-        pick = lambda f, lg: self.discriminators(f).gather(1, lg.argmax(1, keepdim=True)).squeeze(1)
+        def pick(f, lg):
+            return self.discriminators(f).gather(1, lg.argmax(1, keepdim=True)).squeeze(1)
         return binary_accuracy(pick(f_s, logits_s), pick(f_t, logits_t))
 
 
