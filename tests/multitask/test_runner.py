@@ -69,28 +69,29 @@ def test_module_logs_weights_each_step():
         assert set(evaluate_multitask(m, tasks, d)) == {"a/mse", "a/mae", "b/mse", "b/mae"}
 
 
-@pytest.mark.parametrize("method", ["mgda_ub", "pcgrad", "gradnorm"])
-def test_runner_refuses_gradient_balancers_on_several_devices(tmp_path, method):
-    """Aggregators and GradNorm write .grad outside DDP's all-reduce: a clear error, before any run."""
+def test_runner_cli_two_process_ddp_with_an_aggregator(tmp_path):
+    """`transferkit multitask` with devices 2 / ddp and MGDA-UB: one results.json, from rank 0."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
     cfg = {
         "data": {"kind": "arrays", "path": str(_arrays(tmp_path)), "task_names": ["a", "b"]},
         "architecture": {"name": "hard_sharing", "backbone": "mlp", "backbone_params": {"hidden": [8]}},
-        "methods": ["equal", method],
-        "trainer": {"max_epochs": 1, "devices": 2, "seeds": [0]},
+        "methods": ["mgda_ub"],
+        "trainer": {"max_epochs": 1, "batch_size": 32, "devices": 2, "strategy": "ddp", "seeds": [0]},
     }
-    with pytest.raises(ConfigError, match=r"devices=2 .*outside DDP"):
-        run(cfg, tmp_path / "out")
-    assert not (tmp_path / "out" / "results.json").exists()  # failed before training anything
-
-
-def test_fit_allows_loss_weightings_on_several_devices_check():
-    from transferkit.multitask import FixedWeighting
-    from transferkit.training.multitask import check_multi_device
-
-    check_multi_device(FixedWeighting(2), "cpu", 2)  # loss-level: one scalar backward, DDP-safe
-    check_multi_device(MGDA(), "cpu", 1)
-    check_multi_device(MGDA(), "cpu", "auto")  # one CPU process
-    with pytest.raises(ConfigError, match="MGDA"):
-        check_multi_device(MGDA(), "cpu", [0, 1])
-    with pytest.raises(ConfigError, match="GradNorm"):
-        check_multi_device(GradNorm(2), "cpu", "2")
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "transferkit", "multitask", "--config", str(path), "--output", str(tmp_path / "out")],
+        env=env, capture_output=True, text=True, timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    res = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [r["method"] for r in res["runs"]] == ["mgda_ub"]
+    assert res["config"]["trainer"]["devices"] == 2
+    assert np.isfinite(res["runs"][0]["metrics"]["a/mse"])

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import ConfigError, UnknownNameError, suggest
+from ._results import is_main_process
 
 __all__ = ["AGGREGATOR_METHODS", "WEIGHTINGS", "delta_m", "run"]
 
@@ -38,7 +39,7 @@ _KEYS = {
     "data": {"kind", "root", "n_train", "n_test", "heldout_digits", "test_fraction", "path",
              "task_names", "kinds", "auxiliary", "seed"},
     "architecture": {"name", "backbone", "backbone_params", "params"},
-    "trainer": {"max_epochs", "batch_size", "lr", "optimizer", "weight_decay", "seeds", "accelerator", "devices"},
+    "trainer": {"max_epochs", "batch_size", "lr", "optimizer", "weight_decay", "seeds", "accelerator", "devices", "strategy"},
     "method": {"name", "params"},
 }
 
@@ -219,11 +220,8 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
         "accelerator": str(tr_cfg.get("accelerator", "cpu")), "devices": tr_cfg.get("devices", 1),
     }
 
-    from ..training.multitask import check_multi_device
-
-    for name, params in methods:  # fail before any training, not after the first methods ran
-        if name != "single_task":
-            check_multi_device(_balancer(name, params, len(tasks))[0], fit_kw["accelerator"], fit_kw["devices"])
+    if "strategy" in tr_cfg:
+        fit_kw["trainer_extra"] = {"strategy": tr_cfg["strategy"]}
 
     results_path = out / "results.json"
     done: list[dict] = []
@@ -235,7 +233,8 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
 
     def save() -> dict:
         res = {"schema": 1, "config": config, "runs": runs, "summary": _summary(runs, tasks)}
-        results_path.write_text(json.dumps(res, indent=2, default=float))
+        if is_main_process():  # other ranks of a distributed run write nothing
+            results_path.write_text(json.dumps(res, indent=2, default=float))
         return res
 
     for seed in seeds:
@@ -278,8 +277,9 @@ def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
         main = [r["metrics"].get(f"{t.name}/{t.main_metric}") for t in tasks if not t.auxiliary]
         r["metrics"]["main_score"] = float(np.mean([m for m in main if m is not None])) if main else float("nan")
     res = save()
-    figs = _figures(out, curves, runs, tasks)
-    (out / "report.md").write_text(_report(res, tasks, figs, train, test))
+    if is_main_process():
+        figs = _figures(out, curves, runs, tasks)
+        (out / "report.md").write_text(_report(res, tasks, figs, train, test))
     return res
 
 

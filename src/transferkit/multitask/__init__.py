@@ -11,7 +11,7 @@ Three families, each in the registry (``transferkit.list_methods(family)``):
 
 from ._aggregator_base import Aggregator, gramian
 from ._arch_base import MultiTaskModel
-from ._backward import mtl_backward
+from ._backward import mean_over_processes, mtl_backward
 from ._cagrad import CAGrad
 from ._cross_stitch import CrossStitch
 from ._dwa import DWA
@@ -60,6 +60,7 @@ __all__ = [
     "masked_loss",
     "masked_metric",
     "min_norm_weights",
+    "mean_over_processes",
     "mtl_backward",
     "project_weights_dual_cone",
 ]

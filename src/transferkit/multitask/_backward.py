@@ -14,26 +14,70 @@ Two modes:
 In both modes each task-specific parameter receives the gradient of the plain sum of the
 losses (its own task's loss), as in S&K Algorithm 2. Gradients are *accumulated* into
 ``.grad`` like ``Tensor.backward``.
+
+**Several processes** (data parallel): pass ``all_reduce``, a function that averages a tensor
+over the processes in place (:func:`mean_over_processes` does it with ``torch.distributed``).
+Each process's losses are means over its own batch, so the global loss is the mean of the
+processes' losses. In full-Jacobian mode the Jacobians are averaged *before* aggregation (the
+Jacobian of the global loss), so every process takes the same aggregated step; in
+representation mode the Gramian of the global representation gradients,
+``mean_r(G_r) / R``, is used, and the shared and task gradients are averaged afterwards.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from ._aggregator_base import Aggregator, gramian
 
-__all__ = ["mtl_backward"]
+__all__ = ["mean_over_processes", "mtl_backward"]
+
+AllReduce = Callable[[Tensor], Tensor]
 
 
-def _accumulate(params: Sequence[nn.Parameter], grads: Sequence[Tensor | None]) -> None:
+def mean_over_processes(tensor: Tensor) -> Tensor:
+    """Average ``tensor`` in place over the default ``torch.distributed`` process group.
+
+    A no-op (returns ``tensor``) when ``torch.distributed`` is not initialised or has one process.
+    """
+    dist = torch.distributed
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensor
+    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor.div_(dist.get_world_size())
+
+
+def _world_size() -> int:
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def _reduce_grads(
+    params: Sequence[nn.Parameter], grads: Sequence[Tensor | None], all_reduce: AllReduce | None
+) -> list[Tensor | None]:
+    """Average ``grads`` over the processes; a missing gradient counts as zeros, so every
+    process makes the same collective calls whatever its batch held."""
+    if all_reduce is None:
+        return list(grads)
+    return [
+        all_reduce(torch.zeros_like(p) if g is None else g.detach().clone())
+        for p, g in zip(params, grads)
+    ]
+
+
+def _accumulate(
+    params: Sequence[nn.Parameter], grads: Sequence[Tensor | None], owned: bool = False
+) -> None:
+    """Add ``grads`` into ``.grad``. Tensors from autograd are copied (two may alias one buffer
+    or be stride-0 expansions); ``owned`` ones (views of a direction built here) are not."""
     for p, g in zip(params, grads):
         if g is None:
             continue
         if p.grad is None:
-            p.grad = g.detach().clone()
+            p.grad = g.detach() if owned else g.detach().clone()
         else:
             p.grad.add_(g.detach())
 
@@ -45,6 +89,7 @@ def mtl_backward(
     task_params: Iterable[nn.Parameter] | None = None,
     representation: Tensor | None = None,
     retain_graph: bool = False,
+    all_reduce: AllReduce | None = None,
 ) -> Tensor:
     """Backward of ``losses`` (``m`` scalars) through an aggregator; returns the weights ``[m]``.
 
@@ -58,6 +103,9 @@ def mtl_backward(
         representation: the shared representation ``z`` the heads read (``[N, ...]`` or a list
             thereof). Given, the weights come from the Gramian of ``dL_i/dz`` (UB mode).
         retain_graph: keep the graph after the call.
+        all_reduce: with several processes, a function averaging a tensor over them in place
+            (e.g. :func:`mean_over_processes`); every process must call ``mtl_backward`` with
+            the same parameters. ``None``: one process.
 
     Example::
 
@@ -80,31 +128,28 @@ def mtl_backward(
     m = len(losses)
 
     if representation is None:
-        rows: list[Tensor] = []
+        # the Jacobian is written row by row into one preallocated [m, n] buffer (no cat/stack
+        # copies); the last pass frees the graph unless the caller keeps it
+        sizes = [p.numel() for p in shared]
+        J = shared[0].new_zeros(m, sum(sizes))
         head_grads: list[Tensor | None] = [None] * len(heads)
-        for loss in losses:
+        for i, loss in enumerate(losses):
             gs = torch.autograd.grad(
-                loss, shared + heads, retain_graph=True, allow_unused=True
+                loss, shared + heads, retain_graph=retain_graph or i < m - 1, allow_unused=True
             )
-            rows.append(
-                torch.cat(
-                    [
-                        (g if g is not None else torch.zeros_like(p)).reshape(-1)
-                        for g, p in zip(gs[: len(shared)], shared)
-                    ]
-                )
-            )
+            for block, g in zip(J[i].split(sizes), gs[: len(shared)]):
+                if g is not None:
+                    block.copy_(g.reshape(-1))
             for k, g in enumerate(gs[len(shared) :]):
                 if g is not None:
                     head_grads[k] = g if head_grads[k] is None else head_grads[k] + g
-        J = torch.stack(rows)
+        if all_reduce is not None:
+            all_reduce(J)
+            head_grads = _reduce_grads(heads, head_grads, all_reduce)
         direction, w = aggregator.aggregate(J)
-        offset = 0
-        shared_grads = []
-        for p in shared:
-            shared_grads.append(direction[offset : offset + p.numel()].view_as(p))
-            offset += p.numel()
-        _accumulate(shared, shared_grads)
+        _accumulate(
+            shared, [d.view_as(p) for d, p in zip(direction.split(sizes), shared)], owned=True
+        )
         _accumulate(heads, head_grads)
         return w.detach()
 
@@ -120,12 +165,15 @@ def mtl_backward(
         for k, g in enumerate(gs[len(reps) :]):
             if g is not None:
                 head_grads[k] = g if head_grads[k] is None else head_grads[k] + g
-    w = aggregator.weights(gramian(torch.stack(rows_z))).to(rows_z[0].dtype)
+    G = gramian(torch.stack(rows_z))
+    if all_reduce is not None:  # the global batch's Gramian: sum_r G_r / R^2 = mean_r(G_r) / R
+        G = all_reduce(G.clone()) / _world_size()
+    w = aggregator.weights(G).to(rows_z[0].dtype)
     # one backward pass through the trunk with the combined upstream gradient sum_i w_i dL_i/dz
     upstream = [sum(w[i] * z_grads[i][k] for i in range(m)) for k in range(len(reps))]
     grads = torch.autograd.grad(
         reps, shared, grad_outputs=upstream, retain_graph=retain_graph, allow_unused=True
     )
-    _accumulate(shared, list(grads))
-    _accumulate(heads, head_grads)
+    _accumulate(shared, _reduce_grads(shared, grads, all_reduce))
+    _accumulate(heads, _reduce_grads(heads, head_grads, all_reduce))
     return w.detach()

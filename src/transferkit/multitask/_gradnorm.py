@@ -12,7 +12,7 @@ each optimiser step the weights are renormalised to ``sum_i w_i = m`` (:meth:`re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -56,32 +56,57 @@ class GradNorm(Weighting):
         L = stack_losses(losses, self.num_tasks)
         return (self.task_weights.detach().to(L.dtype) * L).sum()
 
-    def gradnorm_loss(self, losses: Sequence[Tensor] | Tensor, shared_params: Iterable[nn.Parameter]) -> Tensor:
-        """``L_grad`` of Eq. 2, differentiable w.r.t. ``task_weights`` only."""
+    def gradnorm_loss(
+        self,
+        losses: Sequence[Tensor] | Tensor,
+        shared_params: Iterable[nn.Parameter],
+        all_reduce: Callable[[Tensor], Tensor] | None = None,
+    ) -> Tensor:
+        """``L_grad`` of Eq. 2, differentiable w.r.t. ``task_weights`` only.
+
+        ``all_reduce`` (several processes): a function averaging a tensor over them in place,
+        e.g. :func:`~transferkit.multitask.mean_over_processes`. The losses and the task
+        gradients w.r.t. ``W`` are averaged before the norms are taken, so ``L_grad`` is that of
+        the global batch and identical in every process.
+        """
         L = stack_losses(losses, self.num_tasks)
         W = [p for p in shared_params if p.requires_grad]
         if not W:
             raise ValueError("GradNorm needs the last shared layer's parameters, got none")
+        L_now = L.detach().float()
+        if all_reduce is not None:
+            L_now = all_reduce(L_now.clone())
         if torch.isnan(self.initial_losses).any():
-            self.initial_losses.copy_(L.detach().float())
+            self.initial_losses.copy_(L_now)
         norms = []
         for i in range(self.num_tasks):
             g = torch.autograd.grad(L[i], W, retain_graph=True, allow_unused=True)
-            gn = torch.sqrt(sum((x.detach() ** 2).sum() for x in g if x is not None))
-            norms.append(self.task_weights[i] * gn)  # |grad(w_i L_i)| = w_i |grad L_i|
+            g = [torch.zeros_like(p) if x is None else x.detach() for x, p in zip(g, W)]
+            if all_reduce is not None:
+                g = [all_reduce(x.clone()) for x in g]
+            gn = torch.sqrt(sum((x**2).sum() for x in g))
+            norms.append(self.task_weights[i] * gn.to(self.task_weights.dtype))  # w_i |grad L_i|
         G = torch.stack(norms)
-        ratio = L.detach() / self.initial_losses.to(L.dtype).clamp(min=1e-12)
+        ratio = L_now.to(G.dtype) / self.initial_losses.to(G.dtype).clamp(min=1e-12)
         r = ratio / ratio.mean()
         target = (G.mean() * r**self.alpha).detach()
         return (G - target).abs().sum()
 
     def backward(
-        self, losses: Sequence[Tensor] | Tensor, shared_params: Iterable[nn.Parameter]
+        self,
+        losses: Sequence[Tensor] | Tensor,
+        shared_params: Iterable[nn.Parameter],
+        all_reduce: Callable[[Tensor], Tensor] | None = None,
     ) -> Tensor:
         """Fill ``.grad`` of the model (from ``sum w_i L_i``) and of ``task_weights`` (from
-        ``L_grad``); returns the weighted total loss (detached)."""
+        ``L_grad``); returns the weighted total loss (detached).
+
+        With several processes pass ``all_reduce`` (see :meth:`gradnorm_loss`): the task
+        weights then get the same gradient everywhere; the model's gradients come from
+        ``Tensor.backward`` and are averaged by DDP's hooks when the model is DDP-wrapped.
+        """
         L = stack_losses(losses, self.num_tasks)
-        lg = self.gradnorm_loss(L, shared_params)
+        lg = self.gradnorm_loss(L, shared_params, all_reduce)
         (gw,) = torch.autograd.grad(lg, [self.task_weights], retain_graph=True)
         total = (self.task_weights.detach().to(L.dtype) * L).sum()
         total.backward()

@@ -7,11 +7,12 @@ or a gradient :class:`~transferkit.multitask.Aggregator` applied by
 write ``.grad`` themselves), and the task weights chosen at every step are logged
 (``weight/<task>``) and kept in ``weight_history``.
 
-Multi-device: aggregators (MGDA, PCGrad, ...) write ``.grad`` themselves, outside DDP's
-gradient all-reduce, and GradNorm sets the gradient of its task weights the same way, so each
-process would step with its own, unsynchronised gradients. :func:`fit_multitask` therefore
-refuses ``devices > 1`` with those balancers (:class:`~transferkit.exceptions.ConfigError`);
-loss-level weightings (equal, uncertainty, DWA) back-propagate one scalar and are DDP-safe.
+Several processes (DDP, ``devices > 1``): loss-level weightings back-propagate one scalar and
+DDP averages the gradients as usual. Aggregators (MGDA, PCGrad, ...) and GradNorm compute task
+gradients with ``torch.autograd.grad``, which DDP's hooks do not see, so the module hands them
+:func:`~transferkit.multitask.mean_over_processes`: the task Jacobians (or Gramians) are
+averaged over the processes *before* aggregation and every process takes the same step. DWA's
+epoch losses are averaged the same way.
 """
 
 from __future__ import annotations
@@ -29,47 +30,24 @@ from torch.utils.data import DataLoader, Dataset
 
 from .._utils import count_parameters
 from ..data.multitask import MultiTaskDataset
-from ..exceptions import ConfigError
-from ..multitask import DWA, Aggregator, GradNorm, MultiTaskModel, Task, Weighting, mtl_backward
+from ..multitask import (
+    DWA,
+    Aggregator,
+    GradNorm,
+    MultiTaskModel,
+    Task,
+    Weighting,
+    mean_over_processes,
+    mtl_backward,
+)
 
 __all__ = [
     "MultiTaskFitResult",
     "MultiTaskModule",
-    "check_multi_device",
     "evaluate_multitask",
     "fit_multitask",
     "tasks_from_data",
 ]
-
-
-def _device_count(accelerator: str, devices: Any) -> int:
-    if isinstance(devices, (list, tuple)):
-        return len(devices)
-    if isinstance(devices, str):
-        if devices.strip() in ("auto", "-1"):
-            if accelerator in ("gpu", "cuda") or (accelerator == "auto" and torch.cuda.is_available()):
-                return max(1, torch.cuda.device_count())
-            return 1
-        if "," in devices:
-            return len([d for d in devices.split(",") if d.strip()])
-        devices = int(devices)
-    if devices == -1:
-        return _device_count(accelerator, "-1")
-    return int(devices)
-
-
-def check_multi_device(balancer: Weighting | Aggregator, accelerator: str, devices: Any) -> None:
-    """Raise :class:`ConfigError` when ``balancer`` cannot be trained on several devices.
-
-    Aggregators and GradNorm fill ``.grad`` directly, which DDP does not all-reduce.
-    """
-    n = _device_count(accelerator, devices)
-    if n > 1 and isinstance(balancer, (Aggregator, GradNorm)):
-        raise ConfigError(
-            f"devices={devices!r} ({n} processes) with the {type(balancer).__name__} balancer: it writes "
-            "gradients outside DDP's all-reduce, so the processes would diverge. Use devices: 1, or a "
-            "loss-level weighting (equal, uncertainty, dwa) for multi-device training."
-        )
 
 
 class _MTDataset(Dataset):
@@ -153,11 +131,25 @@ class MultiTaskModule(L.LightningModule):
     def task_losses(self, outputs: dict[str, Tensor], targets: dict[str, Tensor]) -> list[Tensor]:
         return [t.loss(outputs[t.name], targets[t.name]) for t in self.tasks]
 
+    def _all_reduce(self):
+        """``mean_over_processes`` when the trainer runs several processes, else ``None``."""
+        trainer = self._trainer
+        return mean_over_processes if trainer is not None and trainer.world_size > 1 else None
+
+    def _backward_regularization(self, reg: Tensor, sync) -> None:
+        # the regulariser depends on the parameters only, which are identical in every process:
+        # a plain backward (outside DDP's hooks, like the task gradients) keeps the replicas equal
+        if sync is None:
+            self.manual_backward(reg)
+        else:
+            reg.backward()
+
     def training_step(self, batch, batch_idx: int) -> Tensor:
         x, targets = batch
         opt = self.optimizers()
         opt.zero_grad()
         b = self.balancer
+        sync = self._all_reduce()
         if isinstance(b, Aggregator):
             if self.representation_mode:
                 z, outputs = self.model.forward_with_representation(x)
@@ -167,18 +159,22 @@ class MultiTaskModule(L.LightningModule):
             reg = self.model.regularization()
             w = mtl_backward(
                 losses, self.model.shared_parameters(), b, self.model.task_parameters(),
-                representation=z, retain_graph=bool(reg.requires_grad),
+                representation=z, retain_graph=bool(reg.requires_grad), all_reduce=sync,
             )
             if reg.requires_grad:
-                self.manual_backward(reg)
+                self._backward_regularization(reg, sync)
             total = sum(wi * loss.detach() for wi, loss in zip(w, losses))
         elif isinstance(b, GradNorm):
             outputs = self.model(x)
             losses = self.task_losses(outputs, targets)
-            total = b.backward(losses, self.model.last_shared_parameters())
+            total = b.backward(losses, self.model.last_shared_parameters(), all_reduce=sync)
+            if sync is not None:  # Tensor.backward inside GradNorm bypasses DDP's hooks
+                for p in self.model.parameters():
+                    if p.requires_grad:
+                        p.grad = sync(torch.zeros_like(p) if p.grad is None else p.grad)
             reg = self.model.regularization()
             if reg.requires_grad:
-                self.manual_backward(reg)
+                self._backward_regularization(reg, sync)
             w = b.weights
         else:
             outputs = self.model(x)
@@ -200,7 +196,11 @@ class MultiTaskModule(L.LightningModule):
 
     def on_train_epoch_end(self) -> None:
         if self._epoch_losses and isinstance(self.balancer, DWA):
-            self.balancer.step(np.mean(self._epoch_losses, 0).tolist())
+            means = torch.tensor(np.mean(self._epoch_losses, 0), dtype=torch.float64)
+            sync = self._all_reduce()
+            if sync is not None:  # every process must see the same loss history
+                means = sync(means)
+            self.balancer.step(means.tolist())
         self._epoch_losses = []
 
 
@@ -254,7 +254,6 @@ def fit_multitask(
     """Train ``model`` on ``train`` with a Lightning Trainer; returns the model and weight curve."""
     from ._fit import quiet_lightning
 
-    check_multi_device(balancer, accelerator, devices)
     quiet_lightning()
     L.seed_everything(seed, workers=True, verbose=False)
     module = MultiTaskModule(model, tasks, balancer, representation_mode, lr, optimizer, weight_decay)
