@@ -33,8 +33,16 @@ def train_gradnorm_toy(
     weight_lr: float = 0.1,
     n: int = 1000,
     hidden: int = 100,
+    average_last: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Train for ``steps``; return the training rates ``L_i(t)/L_i(0)`` and the final weights."""
+    """Train for ``steps``; return the training rates and the final weights.
+
+    The rates are ``mean(L_i) / L_i(0)`` over the losses of the last ``average_last`` steps
+    (the losses each step was computed on; 1 = after the last step only). Averaging over a
+    window reads through the step-to-step wobble that GradNorm's weight updates cause.
+    """
+    if average_last < 1 or average_last > steps:
+        raise ValueError(f"average_last must be in [1, steps={steps}], got {average_last}")
     x, ys = make_gradnorm_toy(sigmas, n_samples=n, seed=seed)
     torch.manual_seed(seed)
     layers: list[nn.Module] = []
@@ -52,6 +60,7 @@ def train_gradnorm_toy(
         return torch.stack([((h(z) - y) ** 2).mean() for h, y in zip(heads, ys)])
 
     first = None
+    window: list[torch.Tensor] = []
     for _ in range(steps):
         opt.zero_grad()
         if opt_w is not None:
@@ -59,6 +68,7 @@ def train_gradnorm_toy(
         L = losses()
         if first is None:
             first = L.detach()
+        window = (window + [L.detach()])[-average_last:]
         if use_gradnorm:
             bal.backward(L, last_shared)
         else:
@@ -68,5 +78,8 @@ def train_gradnorm_toy(
             opt_w.step()
             bal.renormalize()
     with torch.no_grad():
-        rates = (losses() / first).numpy()
+        if average_last == 1:
+            rates = (losses() / first).numpy()
+        else:
+            rates = (torch.stack(window).mean(0) / first).numpy()
     return rates, bal.weights.numpy()
