@@ -33,6 +33,10 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--average-last", type=int, default=100,
                     help="training rates from the mean loss over the last N steps")
+    ap.add_argument("--single-task", action="store_true",
+                    help="also train each task alone (the other's weight 0) for reference rates")
+    ap.add_argument("--trace-every", type=int, default=0,
+                    help="print the per-step rates and weights of the GradNorm runs every N steps")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
@@ -42,11 +46,21 @@ def main() -> None:
     print("| seed | method | training rates L_i(t)/L_i(0) | max/min log ratio | final weights |")
     print("|---|---|---|---|---|")
     runs = [("equal", False, 0.0)] + [(f"GradNorm alpha={a:g}", True, a) for a in args.alphas]
+    if args.single_task:
+        runs += [(f"task {i} alone", False, float(i)) for i in range(len(args.sigmas))]
+    traces: list[tuple[str, int, list]] = []
     spreads: dict[str, list[float]] = {name: [] for name, _, _ in runs}
     for seed in args.seeds:
         for name, gn, alpha in runs:
-            r, w = train_gradnorm_toy(args.sigmas, gn, args.steps, alpha, seed, args.lr, args.weight_lr,
-                                      args.n, average_last=args.average_last)
+            alone = name.endswith("alone")
+            fixed = [float(i == int(alpha)) for i in range(len(args.sigmas))] if alone else None
+            trace: list = []
+            r, w = train_gradnorm_toy(args.sigmas, gn, args.steps, alpha if gn else 0.12, seed, args.lr,
+                                      args.weight_lr, args.n, average_last=args.average_last,
+                                      fixed_weights=fixed, trace_every=args.trace_every if gn else 0,
+                                      trace=trace)
+            if trace:
+                traces.append((name, seed, trace))
             spread = float(np.log(r.max() / r.min()))
             spreads[name].append(spread)
             print(f"| {seed} | {name} | {', '.join(f'{v:.3g}' for v in r)} | "
@@ -54,7 +68,13 @@ def main() -> None:
     print("\n| method | max/min log ratio, mean ± sd over seeds | max/min rate ratio (exp of the mean) |")
     print("|---|---|---|")
     for name, vals in spreads.items():
+        if name.endswith("alone"):  # one task trained: its partner's rate means nothing
+            continue
         print(f"| {name} | {np.mean(vals):.2f} ± {np.std(vals):.2f} | {np.exp(np.mean(vals)):.2f} |")
+    for name, seed, trace in traces:
+        print(f"\nper-step trace, {name}, seed {seed}: | step | rates L_i(t)/L_i(0) | weights |")
+        for step, rates, weights in trace:
+            print(f"| {step} | {', '.join(f'{v:.3g}' for v in rates)} | {', '.join(f'{v:.3g}' for v in weights)} |")
     print(f"\ntotal {time.perf_counter() - t0:.0f} s")
 
 

@@ -34,12 +34,18 @@ def train_gradnorm_toy(
     n: int = 1000,
     hidden: int = 100,
     average_last: int = 1,
+    fixed_weights: Sequence[float] | None = None,
+    trace_every: int = 0,
+    trace: list[tuple[int, list[float], list[float]]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train for ``steps``; return the training rates and the final weights.
 
     The rates are ``mean(L_i) / L_i(0)`` over the losses of the last ``average_last`` steps
     (the losses each step was computed on; 1 = after the last step only). Averaging over a
     window reads through the step-to-step wobble that GradNorm's weight updates cause.
+    Without GradNorm the weights are ``fixed_weights`` (default: all 1; ``(1, 0)`` trains the
+    first task alone). With ``trace_every > 0``, ``(step, rates, weights)`` is appended to
+    ``trace`` every ``trace_every`` steps.
     """
     if average_last < 1 or average_last > steps:
         raise ValueError(f"average_last must be in [1, steps={steps}], got {average_last}")
@@ -50,7 +56,10 @@ def train_gradnorm_toy(
         layers += [nn.Linear(x.shape[1] if i == 0 else hidden, hidden), nn.ReLU()]
     trunk = nn.Sequential(*layers)
     heads = nn.ModuleList([nn.Linear(hidden, ys[0].shape[1]) for _ in sigmas])
-    bal = GradNorm(len(sigmas), alpha=alpha) if use_gradnorm else FixedWeighting(len(sigmas))
+    if use_gradnorm:
+        bal = GradNorm(len(sigmas), alpha=alpha)
+    else:
+        bal = FixedWeighting(len(sigmas), weights=fixed_weights)
     opt = torch.optim.Adam([*trunk.parameters(), *heads.parameters()], lr=lr)
     opt_w = torch.optim.Adam(bal.parameters(), lr=weight_lr) if use_gradnorm else None
     last_shared = [trunk[6].weight]  # W of Chen et al.: the last shared layer's weights
@@ -61,7 +70,7 @@ def train_gradnorm_toy(
 
     first = None
     window: list[torch.Tensor] = []
-    for _ in range(steps):
+    for step in range(steps):
         opt.zero_grad()
         if opt_w is not None:
             opt_w.zero_grad()
@@ -69,6 +78,8 @@ def train_gradnorm_toy(
         if first is None:
             first = L.detach()
         window = (window + [L.detach()])[-average_last:]
+        if trace_every and trace is not None and step % trace_every == 0:
+            trace.append((step, (L.detach() / first).tolist(), bal.weights.tolist()))
         if use_gradnorm:
             bal.backward(L, last_shared)
         else:
