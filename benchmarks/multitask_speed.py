@@ -12,6 +12,7 @@ in ``sys.modules`` before importing it) and torchjd (``torchjd.autojac.mtl_backw
 
     python benchmarks/multitask_speed.py            # full: batch 256, 10 steps x 3 rounds
     python benchmarks/multitask_speed.py --quick
+    python benchmarks/multitask_speed.py --threads 1 --clock cpu --backbone small_resnet --batch 64
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="cpu: the main thread's CPU time (time.thread_time), robust to other jobs "
+                         "on a shared machine; meaningful with --threads 1, where torch computes on "
+                         "the calling thread")
+    ap.add_argument("--backbone", choices=("lenet", "small_resnet"), default="lenet",
+                    help="lenet: S&K's 10-20-50 LeNet; small_resnet: a 3-stage ResNet (16-32-64)")
     args = ap.parse_args()
     if args.quick:
         args.steps, args.rounds = 8, 2
@@ -63,7 +70,9 @@ def main() -> None:
 
     def new_model():
         torch.manual_seed(0)
-        m = HardSharing("lenet", tasks, backbone_params={"widths": (10, 20), "feature_dim": 50})
+        params = ({"widths": (10, 20), "feature_dim": 50} if args.backbone == "lenet"
+                  else {"in_channels": 1})
+        m = HardSharing(args.backbone, tasks, backbone_params=params)
         return m, torch.optim.Adam(m.parameters(), 1e-3)
 
     def losses_of(out):
@@ -171,14 +180,17 @@ def main() -> None:
             step()
     times: dict[str, list[float]] = {k: [] for k in methods}
     # round-robin at the step level, so load from other processes hits every method alike
+    if args.clock == "cpu" and args.threads != 1:
+        ap.error("--clock cpu needs --threads 1 (other threads' work would not be counted)")
+    clock = time.thread_time if args.clock == "cpu" else time.perf_counter
     for _ in range(args.rounds * args.steps):
         for name, step in methods.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             step()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(clock() - t0)
     base = statistics.median(times["summed loss (plain backward)"])
-    print(f"\nbatch {args.batch}, {args.steps} steps x {args.rounds} rounds, {args.threads} threads, "
-          f"torch {torch.__version__}\n")
+    print(f"\n{args.backbone}, batch {args.batch}, {args.steps} steps x {args.rounds} rounds, {args.threads} threads, "
+          f"{args.clock} clock, torch {torch.__version__}\n")
     print("| method | median step (ms) | ratio to summed loss |")
     print("|---|---|---|")
     for name, ts in times.items():
