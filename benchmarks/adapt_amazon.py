@@ -19,12 +19,13 @@ network, ``DANN.py`` / ``experiments_amazon.py``), as far as the offline files a
 
 Differences, for CPU time on a shared 2-core machine: mini-batches of 50 source + 50 target
 samples with *summed* losses (so the step per sample matches lr 1e-3), at most
-``--max-epochs`` (60) epochs, one seed. The paper chose lambda (and the hidden size) per pair
-by reverse validation; here lambda is chosen per pair from ``--lambdas`` by the label-free
+``--max-epochs`` (60) epochs, ``--seeds`` (3) seeds, printed as mean ± sd over seeds
+with the paired gain of DEV-selected DANN over NN (same seed, same pair). The paper chose
+lambda (and the hidden size) per pair by reverse validation; here lambda is chosen per pair from ``--lambdas`` by the label-free
 DEV scorer (You et al., ICML 2019; ``transferkit.create("scorer", "dev")``) on the *source
 validation* split against the unlabelled target: no target label is used for selection.
 
-    python benchmarks/adapt_amazon.py [--lambdas 0.1,1] [--max-epochs 60] [--quick]
+    python benchmarks/adapt_amazon.py [--lambdas 0.1,1] [--max-epochs 60] [--seeds 3] [--quick]
 """
 
 from __future__ import annotations
@@ -101,16 +102,23 @@ def outputs(net, X):
     return f.numpy(), net.head(f).softmax(1).numpy()
 
 
+def pm(values, digits: int = 1) -> str:
+    """``mean ± sd`` in percent (sample sd over seeds; 0.0 for one seed)."""
+    v = 100 * np.asarray(values, dtype=float)
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.{digits}f}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lambdas", default="0.1,1")
     ap.add_argument("--max-epochs", type=int, default=60)
     ap.add_argument("--batch", type=int, default=50)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seeds", type=int, default=3, help="seeds 0 .. N-1")
     ap.add_argument("--quick", action="store_true", help="2 pairs, 35 epochs")
     args = ap.parse_args()
     lambdas = [float(v) for v in args.lambdas.split(",")]
+    seeds = list(range(args.seeds))
     pairs = list(PAPER_DANN)
     if args.quick:
         pairs, args.max_epochs = pairs[:2], 35
@@ -122,41 +130,64 @@ def main() -> None:
 
     data = {k: (load_amazon_reviews(v, "train"), load_amazon_reviews(v, "test")) for k, v in NAMES.items()}
     lam_cols = " | ".join(f"DANN λ={v:g}" for v in lambdas)
-    print(f"| pair | NN (ours) | {lam_cols} | DANN, λ by DEV (ours) | DANN (Ganin et al. 2016) |")
-    print("|---|---|" + "---|" * len(lambdas) + "---|---|")
-    cols: dict[str, list[float]] = {"nn": [], "sel": [], **{f"l{v}": [] for v in lambdas}}
+    print(f"accuracy %, mean ± sd over seeds {seeds}\n")
+    print(f"| pair | NN (ours) | {lam_cols} | DANN, λ by DEV (ours) | DEV − NN | λ chosen | "
+          f"DANN (Ganin et al. 2016) |")
+    print("|---|---|" + "---|" * len(lambdas) + "---|---|---|---|")
+    keys = ["nn", *(f"l{v}" for v in lambdas), "sel"]
+    # acc[key][pair index][seed index]
+    acc: dict[str, list[list[float]]] = {k: [] for k in keys}
     for pair in pairs:
         s, tg = pair.split("→")
         src, (tgt, tgt_test) = data[s][0], data[tg]
         n_tr = int(0.9 * len(src))  # the authors' split: last 10 % of the source for validation
         Xs, ys, Xv, yv = t(src.X[:n_tr]), t(src.y[:n_tr]), t(src.X[n_tr:]), t(src.y[n_tr:])
         Xt, Xte, yte = t(tgt.X), t(tgt_test.X), np.asarray(tgt_test.y)
-        def acc(net, Xte=Xte, yte=yte):
+        def accuracy(net, Xte=Xte, yte=yte):
             return float((outputs(net, Xte)[1].argmax(1) == yte).mean())
 
-        kw = dict(lr=args.lr, batch=args.batch, max_epochs=args.max_epochs, seed=args.seed)
-        nn_acc = acc(train(Xs, ys, Xt, Xv, yv, lam=0.0, **kw)[0])
-        runs = []
-        for lam in lambdas:
-            net, _ = train(Xs, ys, Xt, Xv, yv, lam=lam, **kw)
-            fv, pv = outputs(net, Xv)
-            ft, _ = outputs(net, Xt)
-            runs.append((dev(features_s=fv, probs_s=pv, y_s=yv.numpy(), features_t=ft), acc(net)))
-        chosen = max(range(len(lambdas)), key=lambda k: runs[k][0])
-        cols["nn"].append(nn_acc)
-        cols["sel"].append(runs[chosen][1])
-        for lam, (_, a) in zip(lambdas, runs):
-            cols[f"l{lam}"].append(a)
-        cells = " | ".join(f"{100 * a:.1f}" for _, a in runs)
-        print(f"| {pair} | {100 * nn_acc:.1f} | {cells} | {100 * runs[chosen][1]:.1f} (λ={lambdas[chosen]:g}) "
+        row = {k: [] for k in keys}
+        chosen_lams = []
+        for seed in seeds:
+            kw = dict(lr=args.lr, batch=args.batch, max_epochs=args.max_epochs, seed=seed)
+            row["nn"].append(accuracy(train(Xs, ys, Xt, Xv, yv, lam=0.0, **kw)[0]))
+            runs = []
+            for lam in lambdas:
+                net, _ = train(Xs, ys, Xt, Xv, yv, lam=lam, **kw)
+                fv, pv = outputs(net, Xv)
+                ft, _ = outputs(net, Xt)
+                runs.append((dev(features_s=fv, probs_s=pv, y_s=yv.numpy(), features_t=ft), accuracy(net)))
+                row[f"l{lam}"].append(runs[-1][1])
+            chosen = max(range(len(lambdas)), key=lambda k: runs[k][0])
+            row["sel"].append(runs[chosen][1])
+            chosen_lams.append(lambdas[chosen])
+        for k in keys:
+            acc[k].append(row[k])
+        gain = np.subtract(row["sel"], row["nn"])
+        counts = ", ".join(f"{v:g}×{chosen_lams.count(v)}" for v in lambdas if v in chosen_lams)
+        cells = " | ".join(pm(row[f"l{v}"]) for v in lambdas)
+        print(f"| {pair} | {pm(row['nn'])} | {cells} | {pm(row['sel'])} | {pm(gain, 2)} | {counts} "
               f"| {PAPER_DANN[pair]} |", flush=True)
-    def m(k):
-        return f"{100 * np.mean(cols[k]):.1f}"
 
-    lam_means = " | ".join(m(f"l{v}") for v in lambdas)
-    print(f"| mean | {m('nn')} | {lam_means} | {m('sel')} | {np.mean([PAPER_DANN[p] for p in pairs]):.1f} |")
+    def over_pairs(k):  # per seed: mean over the pairs
+        return np.mean(acc[k], axis=0)
+
+    gain = over_pairs("sel") - over_pairs("nn")
+    lam_means = " | ".join(pm(over_pairs(f"l{v}")) for v in lambdas)
+    print(f"| mean | {pm(over_pairs('nn'))} | {lam_means} | {pm(over_pairs('sel'))} | {pm(gain, 2)} | "
+          f"| {np.mean([PAPER_DANN[p] for p in pairs]):.1f} |")
+    print("\nmean over the pairs, per seed:")
+    for k in keys:
+        print(f"  {k}: " + ", ".join(f"{100 * v:.2f}" for v in over_pairs(k)))
+    print("  DEV − NN: " + ", ".join(f"{100 * v:+.2f}" for v in gain))
+    for v in lambdas:
+        g = over_pairs(f"l{v}") - over_pairs("nn")
+        print(f"  λ={v:g} − NN: " + ", ".join(f"{100 * x:+.2f}" for x in g) + f"  ({pm(g, 2)})")
+    pair_gain = np.subtract(acc["sel"], acc["nn"])  # pairs x seeds
+    print(f"pair x seed cases where DEV-selected DANN beats NN: {(pair_gain > 0).sum()} of {pair_gain.size}, "
+          f"ties {(pair_gain == 0).sum()}")
     print(f"\nsigmoid 50, SGD lr {args.lr:g}/sample, batch {args.batch}+{args.batch}, ≤{args.max_epochs} epochs, "
-          f"early stopping on source validation, seed {args.seed}; total {time.perf_counter() - start:.0f} s")
+          f"early stopping on source validation, seeds {seeds}; total {time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":
