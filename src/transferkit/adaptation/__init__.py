@@ -10,7 +10,14 @@ from ._base import AdaptationMethod
 from ._build import build_method
 from ._cdan import CDAN, cdan_e, entropy, multilinear_map
 from ._coral import DeepCORAL, coral_loss
-from ._dan import DAN, PAPER_BANDWIDTH_MULTIPLIERS, mk_mmd
+from ._dan import (
+    DAN,
+    PAPER_BANDWIDTH_MULTIPLIERS,
+    kernel_weights_from_statistics,
+    linear_time_mmd_statistics,
+    mk_mmd,
+    optimal_kernel_weights,
+)
 from ._dann import DANN
 from ._grl import GradientReversal, GradientReversalFunction, GRLSchedule, LRAnnealing, grad_reverse
 from ._partial import PADA, SAN, class_weights_from_predictions
@@ -49,7 +56,10 @@ __all__ = [
     "domain_density_ratio",
     "entropy",
     "grad_reverse",
+    "kernel_weights_from_statistics",
+    "linear_time_mmd_statistics",
     "mk_mmd",
     "multilinear_map",
+    "optimal_kernel_weights",
     "proxy_a_distance",
 ]
