@@ -38,24 +38,24 @@ __all__ = ["mean_over_processes", "mtl_backward"]
 AllReduce = Callable[[Tensor], Tensor]
 
 
-def mean_over_processes(tensor: Tensor) -> Tensor:
-    """Average ``tensor`` in place over the default ``torch.distributed`` process group.
-
-    A no-op (returns ``tensor``) when ``torch.distributed`` is not initialised or has one process.
-    """
-    dist = torch.distributed
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return tensor
-    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor.div_(dist.get_world_size())
-
-
 def _world_size() -> int:
     dist = torch.distributed
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
-def _reduce_grads(
+def mean_over_processes(tensor: Tensor) -> Tensor:
+    """Average ``tensor`` in place over the default ``torch.distributed`` process group.
+
+    A no-op (returns ``tensor``) when ``torch.distributed`` is not initialised or has one process.
+    """
+    n = _world_size()
+    if n == 1:
+        return tensor
+    torch.distributed.all_reduce(tensor, op=torch.distributed.ReduceOp.SUM)
+    return tensor.div_(n)
+
+
+def reduce_grads(
     params: Sequence[nn.Parameter], grads: Sequence[Tensor | None], all_reduce: AllReduce | None
 ) -> list[Tensor | None]:
     """Average ``grads`` over the processes; a missing gradient counts as zeros, so every
@@ -145,7 +145,7 @@ def mtl_backward(
                     head_grads[k] = g if head_grads[k] is None else head_grads[k] + g
         if all_reduce is not None:
             all_reduce(J)
-            head_grads = _reduce_grads(heads, head_grads, all_reduce)
+            head_grads = reduce_grads(heads, head_grads, all_reduce)
         direction, w = aggregator.aggregate(J)
         _accumulate(
             shared, [d.view_as(p) for d, p in zip(direction.split(sizes), shared)], owned=True
@@ -174,6 +174,6 @@ def mtl_backward(
     grads = torch.autograd.grad(
         reps, shared, grad_outputs=upstream, retain_graph=retain_graph, allow_unused=True
     )
-    _accumulate(shared, _reduce_grads(shared, grads, all_reduce))
-    _accumulate(heads, _reduce_grads(heads, head_grads, all_reduce))
+    _accumulate(shared, reduce_grads(shared, grads, all_reduce))
+    _accumulate(heads, reduce_grads(heads, head_grads, all_reduce))
     return w.detach()

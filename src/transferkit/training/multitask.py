@@ -40,6 +40,7 @@ from ..multitask import (
     mean_over_processes,
     mtl_backward,
 )
+from ..multitask._backward import reduce_grads
 
 __all__ = [
     "MultiTaskFitResult",
@@ -169,9 +170,9 @@ class MultiTaskModule(L.LightningModule):
             losses = self.task_losses(outputs, targets)
             total = b.backward(losses, self.model.last_shared_parameters(), all_reduce=sync)
             if sync is not None:  # Tensor.backward inside GradNorm bypasses DDP's hooks
-                for p in self.model.parameters():
-                    if p.requires_grad:
-                        p.grad = sync(torch.zeros_like(p) if p.grad is None else p.grad)
+                params = [p for p in self.model.parameters() if p.requires_grad]
+                for p, g in zip(params, reduce_grads(params, [p.grad for p in params], sync)):
+                    p.grad = g
             reg = self.model.regularization()
             if reg.requires_grad:
                 self._backward_regularization(reg, sync)
