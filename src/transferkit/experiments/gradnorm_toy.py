@@ -11,6 +11,7 @@ both run this function.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,7 +70,7 @@ def train_gradnorm_toy(
         return torch.stack([((h(z) - y) ** 2).mean() for h, y in zip(heads, ys)])
 
     first = None
-    window: list[torch.Tensor] = []
+    window: deque[torch.Tensor] = deque(maxlen=average_last)
     for step in range(steps):
         opt.zero_grad()
         if opt_w is not None:
@@ -77,7 +78,7 @@ def train_gradnorm_toy(
         L = losses()
         if first is None:
             first = L.detach()
-        window = (window + [L.detach()])[-average_last:]
+        window.append(L.detach())
         if trace_every and trace is not None and step % trace_every == 0:
             trace.append((step, (L.detach() / first).tolist(), bal.weights.tolist()))
         if use_gradnorm:
@@ -92,5 +93,5 @@ def train_gradnorm_toy(
         if average_last == 1:
             rates = (losses() / first).numpy()
         else:
-            rates = (torch.stack(window).mean(0) / first).numpy()
+            rates = (torch.stack(list(window)).mean(0) / first).numpy()
     return rates, bal.weights.numpy()
