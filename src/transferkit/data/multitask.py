@@ -213,19 +213,24 @@ def _grouped(Xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], kind: str, pref
     )
 
 
+def _load_mat(root: str | os.PathLike | None, subdir: str, filename: str, what: str) -> dict:
+    """``scipy.io.loadmat`` of ``<root>/<subdir>/<filename>``, or a DataError naming the path."""
+    from scipy.io import loadmat
+
+    base = resolve_root(root, subdir, what)
+    path = base / filename
+    if not path.exists():
+        raise DataError(f"{what} file '{filename}' not found under '{base}'")
+    return loadmat(path)
+
+
 def load_school(root: str | os.PathLike | None = None) -> MultiTaskDataset:
     """School exam scores (MALSAR ``school/school.mat``): 139 regression tasks, 15,362 students.
 
     Inputs are the 28 columns of ``X{t}`` (27 binary attributes and a bias); task ``school<t>``
     regresses the exam score (1-70) of the students of school ``t`` (NaN elsewhere).
     """
-    from scipy.io import loadmat
-
-    base = resolve_root(root, "school", "School")
-    path = base / "school.mat"
-    if not path.exists():
-        raise DataError(f"School file 'school.mat' not found under '{base}'")
-    d = loadmat(path)
+    d = _load_mat(root, "school", "school.mat", "School")
     Xs, ys = list(d["X"].ravel()), list(d["Y"].ravel())
     return _grouped(Xs, ys, "regression", "school", "school", np.float32)
 
@@ -236,13 +241,7 @@ def load_landmine(root: str | os.PathLike | None = None) -> MultiTaskDataset:
     Task ``field<t>`` classifies the 9-dimensional features of landmine field ``t`` (0/1 labels,
     -1 elsewhere); fields 1-15 are foliated, 16-29 bare earth or desert.
     """
-    from scipy.io import loadmat
-
-    base = resolve_root(root, "landmine", "Landmine")
-    path = base / "LandmineData.mat"
-    if not path.exists():
-        raise DataError(f"Landmine file 'LandmineData.mat' not found under '{base}'")
-    d = loadmat(path)
+    d = _load_mat(root, "landmine", "LandmineData.mat", "Landmine")
     Xs, ys = list(d["feature"].ravel()), list(d["label"].ravel())
     return _grouped(Xs, ys, "classification", "field", "landmine", np.int64)
 
