@@ -5,9 +5,10 @@ R^100, 1,000 training samples; 4-layer ReLU trunk of 100 units, one affine head 
 squared loss, full-batch Adam (lr 1e-3) on the network; GradNorm (alpha = 0.12) on the last
 shared layer's weights, its task weights trained by Adam with ``--weight-lr``. Prints the
 training rates ``L_i(t)/L_i(0)`` (mean loss over the last ``--average-last`` steps) after
-``--steps`` steps, equal weights vs GradNorm at each ``--alphas`` value.
+``--steps`` steps, equal weights vs GradNorm at each ``--alphas`` value, with the weights
+parametrised as in the paper (``direct``) and as ``m * softmax(logits)`` (``softmax``).
 
-    python benchmarks/multitask_gradnorm_toy.py                 # 3 seeds, alpha 0.12 and 1.5
+    python benchmarks/multitask_gradnorm_toy.py     # 3 seeds, alpha 0.12 and 1.5, both parametrisations
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--alphas", type=float, nargs="+", default=[0.12, 1.5],
                     help="GradNorm asymmetries (0.12: the paper's toy value; 1.5: its default)")
+    ap.add_argument("--parametrizations", nargs="+", default=["direct", "softmax"],
+                    choices=["direct", "softmax"],
+                    help="GradNorm weights: the paper's direct ones, or m * softmax(logits)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-lr", type=float, default=0.1)
     ap.add_argument("--n", type=int, default=1000)
@@ -45,20 +49,22 @@ def main() -> None:
           f"steps / L_i(0)\n")
     print("| seed | method | training rates L_i(t)/L_i(0) | max/min log ratio | final weights |")
     print("|---|---|---|---|---|")
-    runs = [("equal", False, 0.0)] + [(f"GradNorm alpha={a:g}", True, a) for a in args.alphas]
+    runs = [("equal", False, 0.0, "")] + [
+        (f"GradNorm {p} alpha={a:g}", True, a, p) for p in args.parametrizations for a in args.alphas
+    ]
     if args.single_task:
-        runs += [(f"task {i} alone", False, float(i)) for i in range(len(args.sigmas))]
+        runs += [(f"task {i} alone", False, float(i), "") for i in range(len(args.sigmas))]
     traces: list[tuple[str, int, list]] = []
-    spreads: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    spreads: dict[str, list[float]] = {run[0]: [] for run in runs}
     for seed in args.seeds:
-        for name, gn, alpha in runs:
+        for name, gn, alpha, param in runs:
             alone = name.endswith("alone")
             fixed = [float(i == int(alpha)) for i in range(len(args.sigmas))] if alone else None
             trace: list = []
             r, w = train_gradnorm_toy(args.sigmas, gn, args.steps, alpha if gn else 0.12, seed, args.lr,
                                       args.weight_lr, args.n, average_last=args.average_last,
                                       fixed_weights=fixed, trace_every=args.trace_every if gn else 0,
-                                      trace=trace)
+                                      trace=trace, parametrization=param or "direct")
             if trace:
                 traces.append((name, seed, trace))
             spread = float(np.log(r.max() / r.min()))

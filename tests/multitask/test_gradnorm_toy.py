@@ -63,6 +63,22 @@ def test_gradnorm_equalises_training_rates():
         assert abs(w.sum() - 2.0) < 1e-5
 
 
+@pytest.mark.slow
+def test_gradnorm_softmax_weights_make_the_training_rates_equal():
+    # w = 2 softmax(s): multiplicative weight updates, so w_1 ~ 0.003 no longer wobbles
+    torch.set_num_threads(1)
+    sigmas = [1.0, 100.0]
+    eq_rates, _ = train(sigmas, False, 1500, average_last=100)
+    for alpha in (0.12, 1.5):
+        rates, w = train(sigmas, True, 1500, alpha=alpha, average_last=100,
+                         parametrization="softmax")
+        # measured (2026-11-23, seed 0): alpha 0.12: r = (0.816, 0.802), spread 0.02,
+        #   w = (2.00, 0.0030); alpha 1.5: r = (0.744, 0.824), spread 0.10, w = (2.00, 0.00066)
+        assert spread(rates) < 0.1 * spread(eq_rates), (alpha, eq_rates, rates)
+        assert rates.max() < 1.0, rates  # both tasks train
+        assert w[0] > 100 * w[1] and abs(w.sum() - 2.0) < 1e-5, w
+
+
 def test_average_last_is_validated():
     with pytest.raises(ValueError, match="average_last"):
         train([1.0, 100.0], False, 10, average_last=11)

@@ -85,6 +85,40 @@ def test_gradnorm_loss_and_weight_gradient():
     torch.testing.assert_close(gw, torch.sign(G - target) * torch.stack(g))
 
 
+def test_gradnorm_softmax_parametrization_follows_the_chain_rule():
+    # w = m * softmax(s); dL_grad/ds = J^T dL_grad/dw with J = m (diag(p) - p p^T), and
+    # dL_grad/dw is the direct parametrisation's gradient at the same weights
+    torch.manual_seed(1)
+    W = torch.nn.Parameter(torch.randn(5, 4))
+    h = torch.randn(16, 4) @ W.T
+    L = torch.stack([(h[:, :2] ** 2).mean(), ((h[:, 2:4] - 1) ** 2).mean(), h[:, 4].abs().mean()])
+    soft = GradNorm(3, alpha=0.5, parametrization="softmax")
+    direct = GradNorm(3, alpha=0.5)
+    s = torch.tensor([0.3, -1.2, 0.5])
+    p = torch.softmax(s, 0)
+    with torch.no_grad():
+        soft.task_logits.copy_(s)
+        direct.task_weights.copy_(3 * p)
+    for gn in (soft, direct):
+        gn.initial_losses.copy_(L.detach() * torch.tensor([2.0, 1.0, 0.5]))
+    torch.testing.assert_close(soft.weights, 3 * p)
+    assert soft.weights.sum().item() == pytest.approx(3.0)
+    ls = soft.gradnorm_loss(L, [W])
+    ld = direct.gradnorm_loss(L, [W])
+    assert ls.item() == pytest.approx(ld.item(), rel=1e-6)
+    (gs,) = torch.autograd.grad(ls, soft.task_logits)
+    (gd,) = torch.autograd.grad(ld, direct.task_weights)
+    J = 3 * (torch.diag(p) - torch.outer(p, p))
+    torch.testing.assert_close(gs, J.T @ gd)
+    # backward fills the logits' gradient; renormalize leaves softmax weights alone
+    soft.backward(L, [W])
+    torch.testing.assert_close(soft.task_logits.grad, J.T @ gd)
+    before = soft.weights.clone()
+    soft.renormalize()
+    torch.testing.assert_close(soft.weights, before)
+    assert "task_logits" in soft.state_dict() and "task_weights" not in soft.state_dict()
+
+
 def test_gradnorm_renormalize_and_validation():
     gn = GradNorm(3)
     with torch.no_grad():
@@ -93,6 +127,8 @@ def test_gradnorm_renormalize_and_validation():
     assert gn.weights.sum().item() == pytest.approx(3.0)
     with pytest.raises(ValueError, match="alpha must be >= 0, got -1"):
         GradNorm(2, alpha=-1)
+    with pytest.raises(ValueError, match="parametrization must be one of .*'log'"):
+        GradNorm(2, parametrization="log")
 
 
 @pytest.mark.parametrize("name", [m.name for m in transferkit.list_methods("weighting")])

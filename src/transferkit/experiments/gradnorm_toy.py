@@ -3,8 +3,9 @@
 T tasks ``f_i(x) = sigma_i tanh((B + eps_i) x)`` (:func:`transferkit.data.multitask.
 make_gradnorm_toy`), a 4-layer ReLU trunk of ``hidden`` units, one affine head per task,
 squared loss, full-batch Adam on the network. With ``use_gradnorm`` the task weights are
-GradNorm's (on the last shared layer's weights, trained by Adam at ``weight_lr`` and
-renormalised after each step); otherwise they are equal. The benchmark
+GradNorm's (on the last shared layer's weights, trained by Adam at ``weight_lr``; with the
+paper's ``"direct"`` parametrisation renormalised after each step, with ``"softmax"`` kept as
+``m * softmax(s)``); otherwise they are equal. The benchmark
 ``benchmarks/multitask_gradnorm_toy.py`` and the test ``tests/multitask/test_gradnorm_toy.py``
 both run this function.
 """
@@ -38,6 +39,7 @@ def train_gradnorm_toy(
     fixed_weights: Sequence[float] | None = None,
     trace_every: int = 0,
     trace: list[tuple[int, list[float], list[float]]] | None = None,
+    parametrization: str = "direct",
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train for ``steps``; return the training rates and the final weights.
 
@@ -58,7 +60,7 @@ def train_gradnorm_toy(
     trunk = nn.Sequential(*layers)
     heads = nn.ModuleList([nn.Linear(hidden, ys[0].shape[1]) for _ in sigmas])
     if use_gradnorm:
-        bal = GradNorm(len(sigmas), alpha=alpha)
+        bal = GradNorm(len(sigmas), alpha=alpha, parametrization=parametrization)
     else:
         bal = FixedWeighting(len(sigmas), weights=fixed_weights)
     opt = torch.optim.Adam([*trunk.parameters(), *heads.parameters()], lr=lr)
