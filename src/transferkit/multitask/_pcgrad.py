@@ -8,6 +8,7 @@ linear combination of the gradients, so the update is ``J^T w`` and only the Gra
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -31,18 +32,18 @@ class PCGrad(Aggregator):
 
     def weights(self, gramian: Tensor) -> Tensor:
         self._check_gramian(gramian)
-        G = gramian.detach().cpu().double()
+        G = gramian.detach().cpu().double().numpy()
         m = G.shape[0]
-        total = torch.zeros(m, dtype=torch.float64)
-        for i in range(m):
-            order = torch.randperm(m, generator=self.generator)
-            c = torch.zeros(m, dtype=torch.float64)
-            c[i] = 1.0
-            for j in order.tolist():
-                if j == i:
-                    continue
-                dot = float(G[j] @ c)  # g_i^PC . g_j
-                if dot < 0.0:
-                    c[j] -= dot / float(G[j, j])
-            total += c
-        return total.to(dtype=gramian.dtype, device=gramian.device)
+        # the m random orders, drawn as before: one randperm per task, in task order
+        orders = np.stack([torch.randperm(m, generator=self.generator).numpy() for _ in range(m)])
+        # row i of C holds the coefficients of g_i^PC = C[i] @ J; the m projections run side by
+        # side, one position of the random orders at a time (m vectorised steps, not m^2 loops)
+        C = np.eye(m)
+        rows = np.arange(m)
+        diag = np.diag(G)
+        for k in range(m):
+            j = orders[:, k]
+            dot = np.einsum("ij,ij->i", G[j], C)  # g_i^PC . g_j for every i
+            hit = (dot < 0.0) & (j != rows)
+            C[rows[hit], j[hit]] -= dot[hit] / diag[j[hit]]
+        return torch.as_tensor(C.sum(0), dtype=gramian.dtype, device=gramian.device)
