@@ -69,6 +69,27 @@ def test_ub_mode_weights_from_representation_gramian():
         torch.testing.assert_close(p.grad, r)
 
 
+def test_ub_mode_gramian_is_scaled_by_the_given_world_size():
+    # a custom all_reduce (here the identity: every "process" holds the same batch) with
+    # world_size R: the global Gramian is mean_r(G_r) / R, whatever torch.distributed says
+    class Capture(MGDA):
+        def weights(self, G):
+            self.seen = G.clone()
+            return super().weights(G)
+
+    trunk, heads, x, ys = _model()
+    z, losses = _losses(trunk, heads, x, ys)
+    gz = torch.stack([torch.autograd.grad(loss, z, retain_graph=True)[0].reshape(-1) for loss in losses])
+    for R in (1, 4):
+        agg = Capture()
+        z, losses = _losses(trunk, heads, x, ys)
+        mtl_backward(losses, trunk.parameters(), agg, heads.parameters(), representation=z,
+                     all_reduce=lambda t: t, world_size=R)
+        torch.testing.assert_close(agg.seen, gramian(gz) / R)
+    with pytest.raises(ValueError, match="world_size must be >= 1, got 0"):
+        mtl_backward(losses, trunk.parameters(), MGDA(), representation=z, world_size=0)
+
+
 def test_errors():
     trunk, *_ = _model()
     with pytest.raises(ValueError, match="at least one loss"):

@@ -90,6 +90,7 @@ def mtl_backward(
     representation: Tensor | None = None,
     retain_graph: bool = False,
     all_reduce: AllReduce | None = None,
+    world_size: int | None = None,
 ) -> Tensor:
     """Backward of ``losses`` (``m`` scalars) through an aggregator; returns the weights ``[m]``.
 
@@ -106,6 +107,9 @@ def mtl_backward(
         all_reduce: with several processes, a function averaging a tensor over them in place
             (e.g. :func:`mean_over_processes`); every process must call ``mtl_backward`` with
             the same parameters. ``None``: one process.
+        world_size: the number of processes ``all_reduce`` averages over, used to scale the
+            representation-mode Gramian; ``None`` reads it from ``torch.distributed`` (pass it
+            when ``all_reduce`` does not use ``torch.distributed``).
 
     Example::
 
@@ -125,6 +129,8 @@ def mtl_backward(
     heads = [p for p in (task_params or []) if p.requires_grad]
     if not shared:
         raise ValueError("mtl_backward: shared_params holds no parameter that requires grad")
+    if world_size is not None and int(world_size) < 1:
+        raise ValueError(f"world_size must be >= 1, got {world_size}")
     m = len(losses)
 
     if representation is None:
@@ -167,7 +173,7 @@ def mtl_backward(
                 head_grads[k] = g if head_grads[k] is None else head_grads[k] + g
     G = gramian(torch.stack(rows_z))
     if all_reduce is not None:  # the global batch's Gramian: sum_r G_r / R^2 = mean_r(G_r) / R
-        G = all_reduce(G.clone()) / _world_size()
+        G = all_reduce(G.clone()) / (_world_size() if world_size is None else int(world_size))
     w = aggregator.weights(G).to(rows_z[0].dtype)
     # one backward pass through the trunk with the combined upstream gradient sum_i w_i dL_i/dz
     upstream = [sum(w[i] * z_grads[i][k] for i in range(m)) for k in range(len(reps))]
