@@ -1,7 +1,7 @@
 """Step time of multi-task balancing methods, side by side in one process.
 
-Model: Sener & Koltun's shared LeNet (conv 10 - conv 20 - fc 50) with two 10-way heads on a
-batch of 1x28x28 inputs (random tensors: timing does not depend on the pixels). One step is
+Model: Sener & Koltun's shared LeNet (conv 10 - conv 20 - fc 50) with ``--tasks`` 10-way heads
+(default 2, as MultiMNIST) on a batch of 1x28x28 inputs (random tensors: timing does not depend on the pixels). One step is
 forward + balancing backward + Adam step; the table gives the median over ``--steps`` steps
 (after warm-up), methods interleaved step by step, and each time as a ratio to the
 plain summed-loss step. References: LibMTL (``pip install LibMTL``; its package imports
@@ -13,11 +13,13 @@ in ``sys.modules`` before importing it) and torchjd (``torchjd.autojac.mtl_backw
     python benchmarks/multitask_speed.py            # full: batch 256, 10 steps x 3 rounds
     python benchmarks/multitask_speed.py --quick
     python benchmarks/multitask_speed.py --threads 1 --clock cpu --backbone small_resnet --batch 64
+    python benchmarks/multitask_speed.py --threads 1 --clock cpu --tasks 10
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -53,25 +55,30 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--tasks", type=int, default=2, help="number of tasks (10-way heads)")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="cpu: the main thread's CPU time (time.thread_time), robust to other jobs "
                          "on a shared machine; meaningful with --threads 1, where torch computes on "
                          "the calling thread")
-    ap.add_argument("--backbone", choices=("lenet", "small_resnet"), default="lenet",
-                    help="lenet: S&K's 10-20-50 LeNet; small_resnet: a 3-stage ResNet (16-32-64)")
+    ap.add_argument("--backbone", choices=("lenet", "small_resnet", "mlp"), default="lenet",
+                    help="lenet: S&K's 10-20-50 LeNet; small_resnet: a 3-stage ResNet (16-32-64); "
+                         "mlp: 784-256-128 ReLU MLP on the flattened image (few FLOPs per parameter)")
     args = ap.parse_args()
     if args.quick:
         args.steps, args.rounds = 8, 2
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    tasks = [Task("left", 10), Task("right", 10)]
+    if args.tasks < 2:
+        ap.error(f"--tasks must be >= 2, got {args.tasks}")
+    m_tasks = args.tasks
+    tasks = [Task(f"task{i}", 10) for i in range(m_tasks)]
     x = torch.rand(args.batch, 1, 28, 28)
     ys = [torch.randint(0, 10, (args.batch,)) for _ in tasks]
 
     def new_model():
         torch.manual_seed(0)
-        params = ({"widths": (10, 20), "feature_dim": 50} if args.backbone == "lenet"
-                  else {"in_channels": 1})
+        params = {"lenet": {"widths": (10, 20), "feature_dim": 50}, "small_resnet": {"in_channels": 1},
+                  "mlp": {"in_features": 28 * 28, "hidden": (256, 128)}}[args.backbone]
         m = HardSharing(args.backbone, tasks, backbone_params=params)
         return m, torch.optim.Adam(m.parameters(), 1e-3)
 
@@ -102,7 +109,7 @@ def main() -> None:
 
     def ours_gradnorm():
         m, opt = new_model()
-        gn = GradNorm(2, alpha=1.5)
+        gn = GradNorm(m_tasks, alpha=1.5)
         opt.add_param_group({"params": gn.parameters()})
 
         def step():
@@ -135,9 +142,9 @@ def main() -> None:
         class Wrap(cls):
             def __init__(self):
                 super().__init__()
-                self.task_num, self.device, self.rep_grad, self.epoch = 2, torch.device("cpu"), False, 1
+                self.task_num, self.device, self.rep_grad, self.epoch = m_tasks, torch.device("cpu"), False, 1
                 self.task_name = [t.name for t in tasks]
-                self.train_loss_buffer = torch.ones(2, 1).numpy() * 2.3
+                self.train_loss_buffer = torch.ones(m_tasks, 1).numpy() * 2.3
 
             def get_share_params(self):
                 return m.shared_parameters()
@@ -179,23 +186,40 @@ def main() -> None:
         for _ in range(3):
             step()
     times: dict[str, list[float]] = {k: [] for k in methods}
-    # round-robin at the step level, so load from other processes hits every method alike
+    # round-robin at the step level, so load from other processes hits every method alike; the
+    # order is shuffled every pass, so no method always runs right after the same one (a method
+    # that frees much memory makes its successor pay the page faults of re-allocating it)
     if args.clock == "cpu" and args.threads != 1:
         ap.error("--clock cpu needs --threads 1 (other threads' work would not be counted)")
     clock = time.thread_time if args.clock == "cpu" else time.perf_counter
+    order = random.Random(0)
+    names = list(methods)
     for _ in range(args.rounds * args.steps):
-        for name, step in methods.items():
+        order.shuffle(names)
+        for name in names:
+            step = methods[name]
             t0 = clock()
             step()
             times[name].append(clock() - t0)
     base = statistics.median(times["summed loss (plain backward)"])
-    print(f"\n{args.backbone}, batch {args.batch}, {args.steps} steps x {args.rounds} rounds, {args.threads} threads, "
+    print(f"\n{args.backbone}, {m_tasks} tasks, batch {args.batch}, {args.steps} steps x {args.rounds} rounds, {args.threads} threads, "
           f"{args.clock} clock, torch {torch.__version__}\n")
     print("| method | median step (ms) | ratio to summed loss |")
     print("|---|---|---|")
     for name, ts in times.items():
         med = statistics.median(ts)
         print(f"| {name} | {med * 1e3:.2f} | {med / base:.2f}x |")
+    med = {name: statistics.median(ts) for name, ts in times.items()}
+    pairs = [("MGDA", "ours MGDA (exact, full Jacobian)", "LibMTL MGDA (rep_grad=False, gn=none)",
+              "torchjd MGDA (autojac.mtl_backward)"),
+             ("PCGrad", "ours PCGrad (full Jacobian)", "LibMTL PCGrad", "torchjd PCGrad"),
+             ("GradNorm", "ours GradNorm (last shared layer)", "LibMTL GradNorm (all shared params)", None)]
+    print("\n| method | ours / LibMTL | ours / torchjd |")
+    print("|---|---|---|")
+    for label, ours, lib_name, tj_name in pairs:
+        vs_lib = f"{med[ours] / med[lib_name]:.2f}" if lib_name in med else "n/a"
+        vs_tj = f"{med[ours] / med[tj_name]:.2f}" if tj_name in med else "n/a (no GradNorm in torchjd)"
+        print(f"| {label} | {vs_lib} | {vs_tj} |")
 
 
 if __name__ == "__main__":
