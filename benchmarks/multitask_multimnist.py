@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--no-pcgrad", action="store_true", help="leave PCGrad out (it is not in S&K's table)")
+    ap.add_argument("--methods", nargs="+", default=None, choices=list(PAPER),
+                    help="run only these (default: all; Δm needs single_task in the same run)")
     ap.add_argument("--out", type=str, default=None)
     args = ap.parse_args()
     if args.quick:
@@ -56,8 +58,10 @@ def main() -> None:
         "data": {"kind": "multimnist", "n_train": args.n_train, "n_test": args.n_test, "heldout_digits": 2000},
         "architecture": {"name": "hard_sharing", "backbone": "lenet",
                          "backbone_params": {"widths": [10, 20], "feature_dim": 50}},
-        "methods": ["single_task", "equal", "uncertainty", {"name": "gradnorm", "params": {"alpha": 1.5}},
-                    "mgda_ub"] + ([] if args.no_pcgrad else ["pcgrad"]),
+        "methods": [m for m in ["single_task", "equal", "uncertainty",
+                                {"name": "gradnorm", "params": {"alpha": 1.5}}, "mgda_ub"]
+                    + ([] if args.no_pcgrad else ["pcgrad"])
+                    if args.methods is None or (m if isinstance(m, str) else m["name"]) in args.methods],
         "trainer": {"max_epochs": args.epochs, "batch_size": args.batch_size, "lr": 1e-3, "optimizer": "adam",
                     "seeds": args.seeds},
     }
