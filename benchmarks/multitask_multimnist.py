@@ -9,6 +9,10 @@ beside the paper's Table 1 (left/right accuracy, %).
     python benchmarks/multitask_multimnist.py            # 20,000 train composites, 2 epochs, 3 seeds
     python benchmarks/multitask_multimnist.py --quick    # 1,000 composites, 1 epoch, 1 seed
     python benchmarks/multitask_multimnist.py --n-train 60000 --epochs 10   # closer to the paper
+    # the same, split over two processes, then joined into one table (no retraining):
+    python benchmarks/multitask_multimnist.py --n-train 60000 --epochs 10 --methods single_task equal uncertainty --out A
+    python benchmarks/multitask_multimnist.py --n-train 60000 --epochs 10 --methods gradnorm mgda_ub pcgrad --out B
+    python benchmarks/multitask_multimnist.py --n-train 60000 --epochs 10 --merge A B --out AB
 
 Composites are pairs of digits, so the 8,000 training source images give far more distinct
 composites than images (8,000^2 ordered pairs); the test composites use only the 2,000
@@ -18,6 +22,7 @@ held-out source images, so every test digit image is unseen in training.
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
 import tempfile
 import time
@@ -37,6 +42,31 @@ PAPER = {
 }
 
 
+def _merge(dirs: list[str], cfg: dict, out: pathlib.Path) -> None:
+    """Write ``out/results.json`` holding the runs of ``dirs`` (their settings must match ``cfg``)."""
+    target = out / "results.json"
+    if target.exists():
+        raise SystemExit(f"--merge would overwrite {target}; pass a new --out directory")
+    settings = lambda c: (c["data"], c["architecture"],  # noqa: E731
+                          {k: v for k, v in c["trainer"].items() if k != "seeds"})
+    runs: list[dict] = []
+    seen: set[tuple[str, int]] = set()
+    for d in dirs:
+        path = pathlib.Path(d) / "results.json"
+        if not path.exists():
+            raise SystemExit(f"--merge: {path} does not exist")
+        res = json.loads(path.read_text())
+        if settings(res["config"]) != settings(json.loads(json.dumps(cfg))):
+            raise SystemExit(f"--merge: {path} was made with other data, model or training settings "
+                             f"({settings(res['config'])}) than this run ({settings(cfg)})")
+        for r in res["runs"]:
+            if (r["method"], r["seed"]) not in seen:
+                seen.add((r["method"], r["seed"]))
+                runs.append(r)
+    out.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({"schema": 1, "config": cfg, "runs": runs}, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -50,6 +80,10 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=None, choices=list(PAPER),
                     help="run only these (default: all; Δm needs single_task in the same run)")
     ap.add_argument("--out", type=str, default=None)
+    ap.add_argument("--merge", nargs="+", default=None, metavar="DIR",
+                    help="start from the runs in these earlier --out directories (same data, model and "
+                         "training settings; checked) and train only the method x seed runs they lack, "
+                         "e.g. to join runs made side by side in separate processes into one table")
     args = ap.parse_args()
     if args.quick:
         args.n_train, args.n_test, args.epochs, args.seeds = 1000, 500, 1, [0]
@@ -66,8 +100,10 @@ def main() -> None:
                     "seeds": args.seeds},
     }
     out = pathlib.Path(args.out or tempfile.mkdtemp(prefix="mtl_multimnist_"))
+    if args.merge:
+        _merge(args.merge, cfg, out)
     t0 = time.perf_counter()
-    res = run(cfg, out)
+    res = run(cfg, out, resume=bool(args.merge))
     total = time.perf_counter() - t0
     print(f"\nMultiMNIST: {args.n_train} train composites from 8,000 MNIST test images, {args.n_test} test "
           f"composites from 2,000 held-out ones; shared LeNet (10-20-50), Adam 1e-3, batch {args.batch_size}, "
