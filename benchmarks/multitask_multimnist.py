@@ -47,8 +47,11 @@ def _merge(dirs: list[str], cfg: dict, out: pathlib.Path) -> None:
     target = out / "results.json"
     if target.exists():
         raise SystemExit(f"--merge would overwrite {target}; pass a new --out directory")
-    settings = lambda c: (c["data"], c["architecture"],  # noqa: E731
-                          {k: v for k, v in c["trainer"].items() if k != "seeds"})
+
+    def settings(c: dict) -> tuple:
+        return c["data"], c["architecture"], {k: v for k, v in c["trainer"].items() if k != "seeds"}
+
+    mine = settings(json.loads(json.dumps(cfg)))  # as a results.json stores it (tuples -> lists)
     runs: list[dict] = []
     seen: set[tuple[str, int]] = set()
     for d in dirs:
@@ -56,9 +59,9 @@ def _merge(dirs: list[str], cfg: dict, out: pathlib.Path) -> None:
         if not path.exists():
             raise SystemExit(f"--merge: {path} does not exist")
         res = json.loads(path.read_text())
-        if settings(res["config"]) != settings(json.loads(json.dumps(cfg))):
+        if settings(res["config"]) != mine:
             raise SystemExit(f"--merge: {path} was made with other data, model or training settings "
-                             f"({settings(res['config'])}) than this run ({settings(cfg)})")
+                             f"({settings(res['config'])}) than this run ({mine})")
         for r in res["runs"]:
             if (r["method"], r["seed"]) not in seen:
                 seen.add((r["method"], r["seed"]))

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from .._registry import register
+from ._backward import reduce_grads
 from ._weighting_base import Weighting, stack_losses
 
 __all__ = ["GradNorm"]
@@ -91,10 +92,6 @@ class GradNorm(Weighting):
     def weights(self) -> Tensor:
         return self._weight_vector().detach()
 
-    def forward(self, losses: Sequence[Tensor] | Tensor) -> Tensor:
-        L = stack_losses(losses, self.num_tasks)
-        return (self.weights.to(L.dtype) * L).sum()
-
     def gradnorm_loss(
         self,
         losses: Sequence[Tensor] | Tensor,
@@ -122,8 +119,7 @@ class GradNorm(Weighting):
         for i in range(self.num_tasks):
             g = torch.autograd.grad(L[i], W, retain_graph=True, allow_unused=True)
             g = [torch.zeros_like(p) if x is None else x.detach() for x, p in zip(g, W)]
-            if all_reduce is not None:
-                g = [all_reduce(x.clone()) for x in g]
+            g = reduce_grads(W, g, all_reduce)
             gn = torch.sqrt(sum((x**2).sum() for x in g))
             norms.append(w[i] * gn.to(w.dtype))  # w_i |grad L_i|
         G = torch.stack(norms)
@@ -149,7 +145,7 @@ class GradNorm(Weighting):
         lg = self.gradnorm_loss(L, shared_params, all_reduce)
         param = self._param
         (gw,) = torch.autograd.grad(lg, [param], retain_graph=True)
-        total = (self.weights.to(L.dtype) * L).sum()
+        total = self(L)  # sum_i w_i L_i with the weights held constant
         total.backward()
         param.grad = gw if param.grad is None else param.grad + gw
         return total.detach()
