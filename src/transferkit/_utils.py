@@ -7,12 +7,15 @@ import os
 import random
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
 
 from .exceptions import DataError
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 __all__ = ["require", "default_data_root", "seed_everything", "count_parameters"]
 
@@ -54,6 +57,8 @@ def resolve_root(root: str | os.PathLike | None, subdir: str, what: str) -> Path
 
 def seed_everything(seed: int) -> torch.Generator:
     """Seed python, numpy and torch; return a torch Generator seeded the same way."""
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

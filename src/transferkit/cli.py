@@ -1,21 +1,42 @@
 """The ``transferkit`` command line: argument parsing only; the work is in ``experiments``.
 
     transferkit methods [--family finetune]
-    transferkit compare [--config run.yaml] [--output DIR] [--resume | --overwrite] [key=value ...]
-    transferkit adapt --config adapt.yaml [--output DIR] [--resume]
-    transferkit multitask --config mtl.yaml [--output DIR] [--resume]
+    transferkit datasets [--setting unlabelled_target]
+    transferkit compare   [--config run.yaml] [--output DIR] [--resume | --overwrite] [key=value ...]
+    transferkit adapt     [--config adapt.yaml] ...
+    transferkit multitask [--config mtl.yaml] ...
+
+Every run command reads the same config language (``--config`` takes a file or the name of a
+bundled example) and validates it, the data paths and the output directory before importing
+torch or creating anything, so a refused command fails fast and leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
-from importlib import resources
 from pathlib import Path
 
 from .exceptions import TransferkitError
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
+
+#: run commands -> (runner module, runner function)
+RUNNERS = {
+    "compare": ("compare", "run_compare"),
+    "adapt": ("adaptation", "run_adapt"),
+    "multitask": ("multitask", "run_multitask"),
+}
+
+
+def _console():
+    """A console that does not squeeze tables when output goes to a file or a pipe."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
 
 
 def _cmd_methods(args) -> int:
@@ -32,92 +53,78 @@ def _cmd_methods(args) -> int:
     return 0
 
 
-def _print_summary(results: dict, command: str = "run") -> None:
-    """Print the summary rows as a table: scalar columns, and {mean, std} cells as mean ± std."""
+def _cmd_datasets(args) -> int:
+    from rich.table import Table
+
+    from .data._kinds import SETTINGS, data_kinds
+
+    if args.setting is not None and args.setting not in SETTINGS:
+        raise TransferkitError(f"unknown setting '{args.setting}'; settings: {', '.join(SETTINGS)}")
+    table = Table(title="transferkit data kinds (data.kind)")
+    for col in ("kind", "settings", "keys", "description"):
+        table.add_column(col, overflow="fold")
+    for k in data_kinds(args.setting):
+        table.add_row(k.name, ", ".join(sorted(k.settings)), ", ".join(sorted(k.keys)), k.description)
+    _console().print(table)
+    print("settings: " + "; ".join(f"{s}: {d}" for s, d in SETTINGS.items()))
+    return 0
+
+
+def _print_summary(results: dict) -> None:
     from rich.table import Table
 
     rows = results.get("summary") or []
     if not rows:
         return
-    preferred = ["method", "labels_per_class", "accuracy_mean", "ci95_low", "ci95_high", "gain_vs_scratch", "verdict"]
-    keys = list(dict.fromkeys(k for r in rows for k in r))
-    if "accuracy_mean" in keys:  # the compare table: the columns that carry the verdict
-        cols = [k for k in preferred if k in keys]
-    else:
-        cols = [k for k in keys if all(isinstance(r.get(k), (int, float, str, dict, type(None))) for r in rows)][:9]
+    cols = [c for c in results.get("columns") or list(rows[0]) if any(r.get(c) is not None for r in rows)]
 
     def cell(v) -> str:
         if v is None:
             return "–"
-        if isinstance(v, dict) and "mean" in v:
-            return f"{v['mean']:.3f} ± {v.get('std') or 0:.3f}"
         return f"{v:.3f}" if isinstance(v, float) else str(v)
 
-    table = Table(title=f"{results.get('command') or command} summary")
+    table = Table(title=f"{results.get('command', 'run')} summary")
     for c in cols:
         table.add_column(c)
-    style = {"positive transfer": "green", "negative transfer": "red"}
+    style = {"positive transfer": "green", "negative transfer": "red", "practically equivalent": "yellow"}
     for r in rows:
         table.add_row(*(cell(r.get(c)) for c in cols), style=style.get(r.get("verdict")))
     _console().print(table)
 
 
-def _console():
-    """A console that does not squeeze tables when output goes to a file or a pipe."""
-    from rich.console import Console
-
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
-
-
-def bundled_config(name: str) -> Path:
-    """Path of a config shipped with the package (``transferkit/configs/<name>.yaml``)."""
-    return Path(str(resources.files("transferkit") / "configs" / f"{name}.yaml"))
+def _quiet_hubs() -> None:
+    """No Hugging Face download bars or banners (the run has its own progress display)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
-def _cmd_compare(args) -> int:
-    from .experiments import load_config, run_compare
+def _cmd_run(args) -> int:
+    import importlib
 
-    cfg = load_config(args.config, args.overrides)
-    out = args.output or cfg.output.dir
-    results = run_compare(cfg, out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+    from .experiments._config import load_config
+    from .experiments._results import check_output_dir
+
+    cfg = load_config(args.config, args.overrides, command=args.command)
+    out = cfg.output_dir(args.output)
+    check_output_dir(out, args.resume, args.overwrite)
+    if args.no_progress:
+        _quiet_hubs()
+    existed = out.exists()
+    module, func = RUNNERS[args.command]
+    runner = getattr(importlib.import_module(f"transferkit.experiments.{module}"), func)
+    try:
+        results = runner(cfg, out, resume=args.resume, overwrite=args.overwrite, progress=not args.no_progress)
+    except BaseException:
+        if not existed and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # a refused run leaves nothing behind
+        raise
     from .experiments._results import is_main_process
 
     if is_main_process():
-        _print_summary(results, "compare")
-        print(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'report.md'} and figures/")
+        _print_summary(results)
+        print(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'report.md'} and figures")
     return 0
-
-
-def _cmd_family(module: str):
-    def run(args) -> int:
-        import importlib
-
-        import yaml
-
-        from .experiments._config import apply_overrides
-        from .experiments._results import prepare_output_dir
-
-        if args.config is None:
-            raise TransferkitError(f"'transferkit {args.command}' needs --config FILE (see configs/ for examples)")
-        path = Path(args.config)
-        if not path.is_file():
-            raise TransferkitError(f"config file '{path}' does not exist")
-        raw = yaml.safe_load(path.read_text()) or {}
-        if args.overrides:
-            raw = apply_overrides(raw, args.overrides)
-        configured = raw.get("output")
-        if isinstance(configured, dict):
-            configured = configured.get("dir")
-        out = Path(args.output or configured or f"runs/{args.command}")
-        prepare_output_dir(out, args.resume, args.overwrite)
-        runner = importlib.import_module(f"transferkit.experiments.{module}")
-        results = runner.run(raw, out, resume=args.resume)
-        _print_summary(results, args.command)
-        print(f"wrote results to {out}")
-        return 0
-
-    return run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,37 +135,48 @@ def build_parser() -> argparse.ArgumentParser:
         description="Transfer learning and multi-task learning on PyTorch and Lightning.",
     )
     parser.add_argument("--version", action="version", version=f"transferkit {__version__}")
+    parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("methods", help="list every registered method with its family")
-    p.add_argument("--family", help="only this family (finetune, backbone, adaptation, ...)")
+    p.add_argument("--family", help="only this family (finetune, adaptation, multitask, aggregator, ...)")
     p.set_defaults(func=_cmd_methods)
 
-    def run_args(p, needs_config: bool) -> None:
-        p.add_argument("--config", "-c", help="YAML run config" + ("" if needs_config else " (default: built-in digits demo)"))
-        p.add_argument("--output", "-o", help="output directory (default: the config's output.dir)")
+    p = sub.add_parser("datasets", help="list the data kinds, the settings each serves and its keys")
+    p.add_argument("--setting", help="only kinds serving this setting (labelled_target, unlabelled_target, multitask)")
+    p.set_defaults(func=_cmd_datasets)
+
+    helps = {
+        "compare": "labelled source, few labelled target: fine-tune with every strategy vs scratch and source-only",
+        "adapt": "labelled source, unlabelled target: domain adaptation vs source-only",
+        "multitask": "several tasks learnt together vs single-task training",
+    }
+    for name, text in helps.items():
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", "-c", help="YAML run config, or the name of a bundled example "
+                       "(default: the command's built-in demo)")
+        p.add_argument("--output", "-o", help="output directory (default: the config's output.dir, else runs/<command>)")
         g = p.add_mutually_exclusive_group()
         g.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
         g.add_argument("--overwrite", action="store_true", help="replace the run already in --output")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
         p.add_argument("overrides", nargs="*", metavar="key.path=value", help="config overrides, e.g. trainer.seeds=[0,1]")
-
-    p = sub.add_parser("compare", help="fine-tune with every strategy vs scratch, several seeds, verdicts")
-    run_args(p, needs_config=False)
-    p.set_defaults(func=_cmd_compare)
-
-    p = sub.add_parser("adapt", help="unsupervised domain adaptation: labelled source, unlabelled target")
-    run_args(p, needs_config=True)
-    p.set_defaults(func=_cmd_family("adaptation"))
-
-    p = sub.add_parser("multitask", help="train several tasks jointly with a balancing method")
-    run_args(p, needs_config=True)
-    p.set_defaults(func=_cmd_family("multitask"))
+        p.set_defaults(func=_cmd_run)
     return parser
+
+
+def _configure_logging(quiet: bool) -> None:
+    logger = logging.getLogger("transferkit")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("transferkit: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _configure_logging(args.quiet)
     try:
         return args.func(args)
     except (TransferkitError, ImportError) as err:

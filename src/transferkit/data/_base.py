@@ -95,10 +95,10 @@ class TransferData:
     target: Domain
     target_test: Domain
     modality: str = "array"  # "image", "tabular", "text" or "array"
+    #: the test samples are the (unlabelled) target samples used in training
+    transductive: bool = False
 
     def __post_init__(self) -> None:
-        if self.target.y is None:
-            raise DataError(f"target domain '{self.target.name}' needs labels for fine-tuning")
         if self.target_test.y is None:
             raise DataError(f"target test split '{self.target_test.name}' has no labels")
         check_same_input_shape(self.target, self.target_test)
@@ -111,7 +111,8 @@ class TransferData:
     def num_classes(self) -> int:
         if self.target.num_classes is not None:
             return self.target.num_classes
-        return int(max(np.max(self.target.y), np.max(self.target_test.y))) + 1
+        ys = [y for y in (self.target.y, self.target_test.y) if y is not None]
+        return int(max(np.max(y) for y in ys)) + 1
 
     @property
     def source_num_classes(self) -> int:

@@ -17,7 +17,9 @@ import numpy as np
 from ..exceptions import DataError
 from ._base import Domain
 
-__all__ = ["load_npz_domains", "load_table_domains", "load_text_domain"]
+__all__ = [
+    "load_npz_domains", "load_npz_multitask", "load_table_domains", "load_table_multitask", "load_text_domain",
+]
 
 
 def _existing(path: str | os.PathLike, what: str) -> Path:
@@ -41,18 +43,41 @@ def _num_classes(*ys: np.ndarray | None) -> int:
     return int(max(int(np.max(y)) for y in ys if y is not None)) + 1
 
 
-def load_npz_domains(path: str | os.PathLike) -> tuple[Domain, Domain, Domain | None]:
-    """``(source, target, target_test or None)`` from an ``.npz`` file."""
+def _npz(path: str | os.PathLike) -> tuple[Path, dict[str, np.ndarray]]:
     p = _existing(path, "arrays")
-    with np.load(p, allow_pickle=False) as f:
-        keys = set(f.files)
-        required = {"X_source", "y_source", "X_target", "y_target"}
-        missing = sorted(required - keys)
-        if missing:
-            raise DataError(f"'{p}' lacks arrays {missing}; it has {sorted(keys)}")
-        if ("X_target_test" in keys) != ("y_target_test" in keys):
-            raise DataError(f"'{p}': X_target_test and y_target_test must come together")
-        arr = {k: f[k] for k in keys}
+    try:
+        with np.load(p, allow_pickle=False) as f:
+            return p, {k: f[k] for k in f.files}
+    except (ValueError, OSError) as err:
+        raise DataError(f"'{p}' is not a readable .npz file of plain arrays: {err}") from None
+
+
+def _nonempty(p: Path, arr: dict[str, np.ndarray], keys: list[str]) -> None:
+    for k in keys:
+        if k in arr and arr[k].shape[0] == 0:
+            raise DataError(f"'{p}': array '{k}' is empty (shape {arr[k].shape})")
+
+
+def load_npz_domains(
+    path: str | os.PathLike, need_target_labels: bool = True
+) -> tuple[Domain, Domain, Domain | None]:
+    """``(source, target, target_test or None)`` from an ``.npz`` file.
+
+    Keys: ``X_source, y_source, X_target`` and ``y_target`` (optional when the target is
+    unlabelled, for adaptation; then ``X_target_test, y_target_test`` give the evaluation
+    split), optionally ``X_target_test, y_target_test``.
+    """
+    p, arr = _npz(path)
+    keys = set(arr)
+    required = {"X_source", "y_source", "X_target"} | ({"y_target"} if need_target_labels else set())
+    missing = sorted(required - keys)
+    if missing:
+        raise DataError(f"'{p}' lacks arrays {missing}; it has {sorted(keys)}")
+    if ("X_target_test" in keys) != ("y_target_test" in keys):
+        raise DataError(f"'{p}': X_target_test and y_target_test must come together")
+    if "y_target" not in keys and "y_target_test" not in keys:
+        raise DataError(f"'{p}': an unlabelled target needs X_target_test and y_target_test to evaluate on")
+    _nonempty(p, arr, sorted(keys))
     Xs, Xt = arr["X_source"].astype(np.float32), arr["X_target"].astype(np.float32)
     if Xs.ndim < 2 or Xt.ndim < 2:
         raise DataError(f"'{p}': X arrays must be [N, features...], got {Xs.shape} and {Xt.shape}")
@@ -61,7 +86,8 @@ def load_npz_domains(path: str | os.PathLike) -> tuple[Domain, Domain, Domain | 
             f"'{p}': X_source has {Xs.shape[1:]} features per sample but X_target has "
             f"{Xt.shape[1:]}; source and target must have the same feature dimension"
         )
-    ys, yt = _labels(arr["y_source"], "y_source"), _labels(arr["y_target"], "y_target")
+    ys = _labels(arr["y_source"], "y_source")
+    yt = _labels(arr["y_target"], "y_target") if "y_target" in arr else None
     yte = _labels(arr["y_target_test"], "y_target_test") if "y_target_test" in arr else None
     k = _num_classes(ys, yt, yte)
     source = Domain(Xs, ys, "source", k)
@@ -73,6 +99,43 @@ def load_npz_domains(path: str | os.PathLike) -> tuple[Domain, Domain, Domain | 
             raise DataError(f"'{p}': X_target_test has {Xte.shape[1:]} features, X_target {Xt.shape[1:]}")
         test = Domain(Xte, yte, "target_test", k)
     return source, target, test
+
+
+def load_npz_multitask(path: str | os.PathLike, task_names=None, kinds="regression"):
+    """Multi-task arrays from an ``.npz``: inputs ``X [N, ...]`` and labels ``Y [N, T]`` (one
+    column per task; ``NaN`` marks a missing label)."""
+    from .multitask import from_arrays
+
+    p, arr = _npz(path)
+    missing = [k for k in ("X", "Y") if k not in arr]
+    if missing:
+        raise DataError(f"'{p}' lacks arrays {missing} (multi-task .npz: X [N, ...], Y [N, tasks]); it has {sorted(arr)}")
+    _nonempty(p, arr, ["X", "Y"])
+    if len(arr["X"]) != len(arr["Y"]):
+        raise DataError(f"'{p}': X has {len(arr['X'])} rows but Y has {len(arr['Y'])}")
+    return from_arrays(arr["X"], arr["Y"], task_names, kinds, name=p.stem)
+
+
+def load_table_multitask(path: str | os.PathLike, task_columns=None, kinds="regression"):
+    """Multi-task data from a CSV/Parquet table: ``task_columns`` hold the labels (empty cells
+    are missing labels); every other column is a numeric feature."""
+    from .multitask import from_arrays
+
+    p = _existing(path, "table")
+    df = _read_table(p)
+    if not task_columns:
+        raise DataError(f"'{p}': a multi-task table needs data.task_columns (the label columns); columns: {list(df.columns)}")
+    absent = [c for c in task_columns if c not in df.columns]
+    if absent:
+        raise DataError(f"'{p}' has no column {absent[0]!r}; columns: {list(df.columns)}")
+    features = [c for c in df.columns if c not in task_columns]
+    non_numeric = [c for c in features + list(task_columns) if df[c].dtype.kind not in "biuf"]
+    if non_numeric:
+        raise DataError(f"'{p}': columns must be numeric; not numeric: {non_numeric}")
+    if df.empty:
+        raise DataError(f"'{p}' has no rows")
+    return from_arrays(df[features].to_numpy(np.float32), df[list(task_columns)].to_numpy(np.float64),
+                       list(task_columns), kinds, name=p.stem)
 
 
 def _read_table(p: Path):
@@ -125,28 +188,62 @@ def load_table_domains(
     return made[0], made[1]
 
 
+def _read_text_table(p: Path, text_column: str, label_column: str):
+    """A TSV/CSV of sentences: GLUE's unquoted TSV first, then quoted fields (reviews that span
+    lines inside ``"``), whichever parses into the two named columns."""
+    import pandas as pd
+
+    is_tsv = p.suffix.lower() in (".tsv", ".tab")
+    attempts = ([csv.QUOTE_NONE, csv.QUOTE_MINIMAL] if is_tsv else [csv.QUOTE_MINIMAL])
+    last: Exception | None = None
+    for quoting in attempts:
+        try:
+            df = pd.read_csv(p, sep="\t" if is_tsv else ",", quoting=quoting, keep_default_na=False,
+                             dtype=str, on_bad_lines="error")
+        except (pd.errors.ParserError, UnicodeDecodeError, csv.Error) as err:
+            last = err
+            continue
+        for col in (text_column, label_column):
+            if col not in df.columns:
+                raise DataError(f"'{p}' has no column '{col}'; columns: {list(df.columns)}")
+        labels = df[label_column].str.strip()
+        if (labels == "").any() and quoting != attempts[-1]:
+            continue  # rows broken by quoted line breaks: try quoted fields
+        return df
+    raise DataError(f"'{p}' cannot be read as a {'TSV' if is_tsv else 'CSV'} of sentences: {last}")
+
+
 def load_text_domain(
     path: str | os.PathLike,
     text_column: str = "sentence",
     label_column: str = "label",
     name: str | None = None,
     num_classes: int | None = None,
+    class_names: list[str] | None = None,
 ) -> Domain:
-    """Sentences and integer labels from a TSV (GLUE layout, unquoted) or CSV file."""
-    import pandas as pd
+    """Sentences and labels from a TSV (GLUE layout, unquoted or with quoted fields) or CSV.
 
+    Integer labels are class ids; string labels ("positive", "negative") become classes in
+    sorted order, or in the order of ``class_names`` (pass the target's to share indices).
+    """
     p = _existing(path, "text")
-    is_tsv = p.suffix.lower() in (".tsv", ".tab")
-    df = pd.read_csv(
-        p, sep="\t" if is_tsv else ",", quoting=csv.QUOTE_NONE if is_tsv else csv.QUOTE_MINIMAL,
-        keep_default_na=False,
-    )
-    for col in (text_column, label_column):
-        if col not in df.columns:
-            raise DataError(f"'{p}' has no column '{col}'; columns: {list(df.columns)}")
+    df = _read_text_table(p, text_column, label_column)
+    if df.empty:
+        raise DataError(f"'{p}' has no rows")
     texts = [str(t).strip() for t in df[text_column]]
-    try:
-        y = _labels(pd.to_numeric(df[label_column]).to_numpy(), f"'{p}' column '{label_column}'")
-    except ValueError:
-        raise DataError(f"'{p}': column '{label_column}' must hold integer class labels") from None
-    return Domain(texts, y, name or p.stem, num_classes or _num_classes(y))
+    raw = df[label_column].str.strip()
+    if (raw == "").any():
+        raise DataError(f"'{p}': column '{label_column}' has {int((raw == '').sum())} empty labels")
+    numeric = raw.str.fullmatch(r"-?\d+").all()
+    if numeric and class_names is None:
+        y = _labels(raw.astype(np.int64).to_numpy(), f"'{p}' column '{label_column}'")
+        if y.min() < 0:
+            raise DataError(f"'{p}': integer labels must be >= 0, found {int(y.min())}")
+        return Domain(texts, y, name or p.stem, num_classes or _num_classes(y))
+    names = list(class_names) if class_names is not None else sorted(raw.unique().tolist())
+    index = {c: i for i, c in enumerate(names)}
+    unknown = sorted(set(raw) - set(index))
+    if unknown:
+        raise DataError(f"'{p}': labels {unknown[:5]} are not among the classes {names}")
+    y = raw.map(index).to_numpy(np.int64)
+    return Domain(texts, y, name or p.stem, len(names), names)

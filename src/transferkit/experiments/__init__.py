@@ -1,8 +1,39 @@
-"""Experiments: config schema, runners and the results/report writers."""
+"""Experiments: the config schema, the runners of every command, results and verdicts.
 
-from ._config import RunConfig, load_config, parse_config
-from ._results import markdown_table, write_results
-from ._stats import mean_ci, paired_verdict
-from .compare import run_compare
+Importing this package is light (no torch): the runners are imported on first use, so a CLI
+command validates its config before any heavy import.
+"""
 
-__all__ = ["RunConfig", "load_config", "markdown_table", "mean_ci", "paired_verdict", "parse_config", "run_compare", "write_results"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._config import (
+    AdaptConfig,
+    CompareConfig,
+    MultitaskConfig,
+    RunConfig,
+    load_config,
+    parse_config,
+)
+
+__all__ = [
+    "AdaptConfig", "CompareConfig", "MultitaskConfig", "RunConfig", "load_config", "parse_config",
+    "run_compare", "run_adapt", "run_multitask", "markdown_table", "write_results",
+]
+
+_LAZY = {
+    "run_compare": ("compare", "run_compare"),
+    "run_adapt": ("adaptation", "run_adapt"),
+    "run_multitask": ("multitask", "run_multitask"),
+    "markdown_table": ("_results", "markdown_table"),
+    "write_results": ("_results", "write_results"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

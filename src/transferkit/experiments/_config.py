@@ -1,63 +1,97 @@
-"""The run configuration: YAML validated key by key.
+"""One configuration language for every command.
 
-An unknown or mistyped key is an error that names it and suggests the nearest valid key;
-a wrong type names the key path and what was expected. ``load_config`` also accepts
-``key.path=value`` overrides from the command line.
+A run config is YAML with the sections ``data``, ``backbone``, ``method``/``methods``,
+``pretrain``, ``trainer`` and ``output``; a command adds only the sections and keys its setting
+needs (``adapt`` adds ``scorers``, ``multitask`` adds ``architecture`` and task keys). Every key
+is validated: an unknown or mistyped key is an error that names it and suggests the nearest
+valid key, a wrong type names the key path and what was expected, and a data key that the
+chosen data kind does not read is refused. ``key.path=value`` overrides come from the command
+line. Old spellings (``trainer.epochs``, ``data.source``, ...) are accepted with a deprecation
+message naming the new key.
+
+This module imports only pydantic and yaml, so a bad config fails in a fraction of a second,
+before torch is imported and before any output folder is created.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..exceptions import ConfigError, suggest
 
 __all__ = [
-    "RunConfig", "DataSpec", "BackboneSpec", "MethodSpec", "PretrainSpec", "TrainerSpec",
-    "OutputSpec", "load_config", "parse_config", "apply_overrides",
+    "RunConfig", "CompareConfig", "AdaptConfig", "MultitaskConfig", "COMMAND_CONFIGS",
+    "DataSpec", "BackboneSpec", "MethodSpec", "PretrainSpec", "TrainerSpec", "OutputSpec",
+    "ArchitectureSpec", "load_config", "parse_config", "apply_overrides", "read_yaml",
 ]
+
+log = logging.getLogger("transferkit")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-DATA_KINDS = ("digits", "mnist_usps", "usps_mnist", "arrays", "text", "image_folder")
+# ----------------------------------------------------------------------------------- data
 
 
 class DataSpec(_Strict):
-    """Where the source and target come from and how the few-shot target splits are drawn."""
+    """Where the data comes from. Which keys a kind reads is declared by the data registry
+    (``transferkit datasets``); a key the kind does not read is an error."""
 
-    kind: Literal["digits", "mnist_usps", "usps_mnist", "arrays", "text", "image_folder"] = "digits"
+    kind: str = "digits"
     root: str | None = None
-    # few-shot target sampling
-    labels_per_class: list[int] = Field(default_factory=lambda: [1, 5, 10])
-    val_per_class: int | None = None  # None: the same as labels_per_class
-    # the negative-transfer check: destroy the source labels' relation to the inputs
-    shuffle_source_labels: bool = False
-    # digits (embedded): which classes and what shift the target has
-    source_classes: list[int] | None = None
-    target_classes: list[int] | None = None
-    target_shift: Literal["none", "noise", "translate", "invert", "rotate"] = "noise"
-    # arrays: .npz with X_source, y_source, X_target, y_target[, X_target_test, y_target_test]
-    # or a CSV/Parquet table with a domain column
+    # arrays: an .npz, or a CSV/Parquet table with a domain column
     path: str | None = None
     domain_column: str = "domain"
     label_column: str = "label"
     text_column: str = "sentence"
     source_domain: str | None = None
     target_domain: str | None = None
-    # text: TSV/CSV files (SST-2 style); image_folder: root/domain/class/*.jpg
+    # text: TSV/CSV files (SST-2 layout)
     source_path: str | None = None
     target_path: str | None = None
     target_test_path: str | None = None
+    # images
     image_size: int | None = None
-    max_samples: int | None = None  # cap on source and target pools (quick runs)
+    # digits (embedded): which classes and what shift the target has
+    source_classes: list[int] | None = None
+    target_classes: list[int] | None = None
+    target_shift: Literal["none", "noise", "translate", "invert", "rotate"] = "noise"
+    # amazon reviews: mSDA 5000-d features or the 400-d version
+    features: Literal["dann_5000", "400"] = "dann_5000"
+    # common
+    max_samples: int | None = None  # random cap on each domain's pool (quick runs)
     test_fraction: float = 0.5  # target samples held out for test when no test split exists
+    shuffle_source_labels: bool = False  # the negative-transfer check
+    seed: int = 0  # the data's own random draws (caps, splits, composites)
+
+    @field_validator("test_fraction")
+    @classmethod
+    def _fraction(cls, v: float) -> float:
+        if not 0.0 < v < 1.0:
+            raise ValueError(f"must be in (0, 1), got {v}")
+        return v
+
+    @field_validator("max_samples", "image_size")
+    @classmethod
+    def _positive_or_none(cls, v: int | None) -> int | None:
+        if v is not None and v <= 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+
+class CompareData(DataSpec):
+    """``compare``: few labelled target samples per class."""
+
+    labels_per_class: list[int] = Field(default_factory=lambda: [1, 5, 10])
+    val_per_class: int | None = None  # None: the same as labels_per_class
 
     @field_validator("labels_per_class")
     @classmethod
@@ -67,10 +101,47 @@ class DataSpec(_Strict):
         return v
 
 
+class AdaptData(DataSpec):
+    """``adapt``: labelled source, unlabelled target (target labels for evaluation only)."""
+
+    partial_classes: int | None = None  # partial transfer: keep target classes 0..k-1
+    # source samples held out from training, on which IWCV/DEV score models (Sugiyama et al.
+    # 2007; You et al. 2019 define both on a held-out source split)
+    source_val_fraction: float = 0.2
+
+    @field_validator("source_val_fraction")
+    @classmethod
+    def _fraction_val(cls, v: float) -> float:
+        if not 0.0 < v < 1.0:
+            raise ValueError(f"must be in (0, 1), got {v}")
+        return v
+
+
+class MultitaskData(DataSpec):
+    """``multitask``: one input array, one label column per task (missing labels allowed)."""
+
+    n_train: int = 8000
+    n_test: int = 2000
+    heldout_digits: int = 2000
+    task_names: list[str] | None = None
+    task_kinds: list[Literal["classification", "regression", "binary"]] | Literal["classification", "regression", "binary"] = "regression"
+    task_columns: list[str] | None = None  # CSV/Parquet: the label columns, one per task
+    auxiliary: list[str] = Field(default_factory=list)
+    test_fraction: float = 0.25
+
+
+# ------------------------------------------------------------------------------- backbone
+
+
 class BackboneSpec(_Strict):
+    """Any backbone name ``transferkit.backbones.create_backbone`` accepts: a built-in name,
+    ``timm/<name>``, ``torchvision/<name>``, ``hf/<id or folder>``, or a packaged pretrained
+    encoder. ``pretrained: null`` (the default) takes the weights when they ship offline."""
+
     name: str = "lenet"
-    pretrained: bool = False
+    pretrained: bool | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    checkpoint: str | None = None
 
 
 class MethodSpec(_Strict):
@@ -84,119 +155,248 @@ class MethodSpec(_Strict):
 
 
 class PretrainSpec(_Strict):
-    """Training on the source before fine-tuning; skipped when ``epochs`` is 0."""
+    """Training on the labelled source before fine-tuning; skipped when ``epochs`` is 0."""
 
     epochs: int = 15
-    lr: float = 1e-3
+    # None: 1e-3 for a network trained from scratch, 1e-4 for pretrained weights
+    lr: float | None = None
+    # the encoder's learning rate relative to ``lr`` (the new head always trains at ``lr``);
+    # None: 1 from scratch, 0.1 for pretrained weights (they are adapted, not re-learnt)
+    backbone_lr_scale: float | None = None
     batch_size: int = 64
     checkpoint: str | None = None  # a state dict to start from instead of training
-    # start the target head from the source head; for sources that share the target's label
-    # set (MNIST -> USPS). The scratch baseline always starts from nothing.
-    reuse_head: bool = False
+    # start the target head from the source head. None: yes when source and target have the
+    # same classes (by name, or by index when the data carry no names)
+    reuse_head: bool | None = None
 
 
 class TrainerSpec(_Strict):
+    """How to train; each key maps onto a Lightning Trainer setting, a DataLoader or the grid
+    executor. ``seeds: auto`` adds seeds until every verdict is decided (``max_seeds`` cap)."""
+
     max_epochs: int = 60
     batch_size: int = 32
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
+    momentum: float = 0.9
     patience: int = 10
-    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
+    seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0, 1, 2])
+    max_seeds: int = 10
     accelerator: str = "cpu"
-    devices: int | str = 1
+    devices: int | str | list[int] = 1
     strategy: str = "auto"
     precision: str = "32-true"
     accumulate_grad_batches: int = 1
     deterministic: bool = True
-    # torch intra-op threads; None = auto: 1 for small models on CPU (threads only add
-    # synchronisation cost there), torch's default otherwise
+    # torch intra-op threads; None = auto: 1 for small models on CPU, torch's default otherwise
     num_threads: int | None = None
-    # fine-tuning runs executed in parallel processes (single-device CPU runs only);
-    # None = auto: one per CPU core (at most 4) for small CPU models, else 1
+    # grid runs side by side: processes of the local executor (None = auto), or Ray
     workers: int | None = None
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None  # "auto", "host:port", or None for a local instance
+    logger: Literal["csv", "tensorboard", "mlflow"] | None = None
+    # the region of practical equivalence of the verdicts, in metric units (0.01 = 1 point)
+    rope: float = 0.01
 
     @field_validator("seeds")
     @classmethod
-    def _seeds(cls, v: list[int]) -> list[int]:
+    def _seeds(cls, v):
+        if v == "auto":
+            return v
         if not v:
-            raise ValueError("seeds must list at least one seed")
+            raise ValueError("seeds must list at least one seed (or be 'auto')")
         if len(set(v)) != len(v):
             raise ValueError(f"seeds must be distinct, got {v}")
         return v
 
-    @field_validator("max_epochs", "batch_size", "accumulate_grad_batches")
+    @field_validator("max_epochs", "batch_size", "accumulate_grad_batches", "max_seeds")
     @classmethod
     def _pos(cls, v: int) -> int:
         if v <= 0:
             raise ValueError(f"must be > 0, got {v}")
         return v
 
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, v):
+        if v == 0:
+            raise ValueError("must not be 0")
+        return v
+
+    @field_validator("rope")
+    @classmethod
+    def _rope(cls, v: float) -> float:
+        if v < 0:
+            raise ValueError(f"must be >= 0, got {v}")
+        return v
+
+    def seed_list(self, start: int = 3) -> list[int]:
+        """The seeds to run first (``auto`` starts with ``start`` seeds)."""
+        return list(range(start)) if self.seeds == "auto" else list(self.seeds)
+
+
+class AdaptTrainer(TrainerSpec):
+    max_epochs: int = 10
+    batch_size: int = 64
+    patience: int = 0
+    seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
+    steps_per_epoch: int | None = None
+    discriminator_lr_mult: float = 1.0
+    anneal: bool = True  # learning-rate annealing of Ganin et al. 2016
+    grl_gamma: float = 10.0
+
+
+class MultitaskTrainer(TrainerSpec):
+    max_epochs: int = 3
+    batch_size: int = 128
+    patience: int = 0
+    seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
+
 
 class OutputSpec(_Strict):
-    dir: str = "runs/compare"
+    dir: str | None = None  # None: runs/<command>
+
+
+class ArchitectureSpec(_Strict):
+    """``multitask``: how tasks share the backbone (``transferkit methods --family mtl_architecture``)."""
+
+    name: str = "hard_sharing"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+def _method_list(v: Any) -> Any:
+    """``methods`` entries may be plain names."""
+    if isinstance(v, list):
+        return [{"name": m} if isinstance(m, str) else m for m in v]
+    return v
 
 
 class RunConfig(_Strict):
-    """A whole run: data, backbone, methods, source pretraining, trainer, output."""
+    """The sections every command shares."""
 
+    command: ClassVar[str] = "run"
+    name: str | None = None  # a label for the run, shown in the report
     data: DataSpec = Field(default_factory=DataSpec)
     backbone: BackboneSpec = Field(default_factory=BackboneSpec)
     method: MethodSpec | None = None
     methods: list[MethodSpec] | None = None
-    pretrain: PretrainSpec = Field(default_factory=PretrainSpec)
     trainer: TrainerSpec = Field(default_factory=TrainerSpec)
     output: OutputSpec = Field(default_factory=OutputSpec)
 
-    def method_list(self) -> list[MethodSpec]:
-        """The methods to compare; the scratch baseline is always included first."""
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            raw = dict(raw)
+            if isinstance(raw.get("output"), str):
+                raw["output"] = {"dir": raw["output"]}
+            if isinstance(raw.get("method"), str):
+                raw["method"] = {"name": raw["method"]}
+            raw["methods"] = _method_list(raw.get("methods"))
+            if raw["methods"] is None:
+                del raw["methods"]
+        return raw
+
+    def listed_methods(self) -> list[MethodSpec]:
         listed = list(self.methods or []) + ([self.method] if self.method else [])
-        if not any(m.name == "scratch" for m in listed):
-            listed.insert(0, MethodSpec(name="scratch"))
         seen: set[str] = set()
         for m in listed:
             if m.display in seen:
-                raise ConfigError(
-                    f"method '{m.display}' is listed twice; give one of them a distinct 'label'"
-                )
+                raise ConfigError(f"method '{m.display}' is listed twice; give one of them a distinct 'label'")
             seen.add(m.display)
         return listed
+
+    def output_dir(self, override: str | os.PathLike | None = None) -> Path:
+        return Path(override or self.output.dir or f"runs/{self.command}")
+
+
+class CompareConfig(RunConfig):
+    """``transferkit compare``: labelled source, few labelled target samples."""
+
+    command: ClassVar[str] = "compare"
+    data: CompareData = Field(default_factory=CompareData)
+    pretrain: PretrainSpec = Field(default_factory=PretrainSpec)
+
+
+class AdaptConfig(RunConfig):
+    """``transferkit adapt``: labelled source, unlabelled target."""
+
+    command: ClassVar[str] = "adapt"
+    data: AdaptData = Field(default_factory=lambda: AdaptData(kind="mnist_usps_jda"))
+    trainer: AdaptTrainer = Field(default_factory=AdaptTrainer)
+    scorers: list[str] = Field(default_factory=lambda: ["entropy", "snd", "dev"])
+
+
+class MultitaskConfig(RunConfig):
+    """``transferkit multitask``: several tasks learnt together."""
+
+    command: ClassVar[str] = "multitask"
+    data: MultitaskData = Field(default_factory=lambda: MultitaskData(kind="multimnist"))
+    architecture: ArchitectureSpec = Field(default_factory=ArchitectureSpec)
+    trainer: MultitaskTrainer = Field(default_factory=MultitaskTrainer)
+
+
+COMMAND_CONFIGS: dict[str, type[RunConfig]] = {
+    "compare": CompareConfig, "adapt": AdaptConfig, "multitask": MultitaskConfig,
+}
+
+#: old spelling -> new key path; accepted with a deprecation message
+RENAMED: dict[tuple[str, str], tuple[str, str]] = {
+    ("trainer", "epochs"): ("trainer", "max_epochs"),
+    ("data", "source"): ("data", "source_domain"),
+    ("data", "target"): ("data", "target_domain"),
+    ("data", "limit"): ("data", "max_samples"),
+    ("data", "kinds"): ("data", "task_kinds"),
+    ("architecture", "backbone"): ("backbone", "name"),
+    ("architecture", "backbone_params"): ("backbone", "params"),
+}
+
+
+def _apply_renames(raw: dict[str, Any]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+    for (sec, key), (new_sec, new_key) in RENAMED.items():
+        section = out.get(sec)
+        if isinstance(section, dict) and key in section:
+            target = out.setdefault(new_sec, {})
+            if not isinstance(target, dict):
+                continue
+            if new_key in target:
+                raise ConfigError(f"'{sec}.{key}' is the old name of '{new_sec}.{new_key}'; give only one of them")
+            target[new_key] = section.pop(key)
+            log.warning("config: '%s.%s' is deprecated, use '%s.%s'", sec, key, new_sec, new_key)
+    return out
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model inside an annotation (``X | None``, ``list[X]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for a in getattr(annotation, "__args__", ()):
+        found = _inner_model(a)
+        if found is not None:
+            return found
+    return None
 
 
 def _model_fields(model: type[BaseModel], loc: tuple) -> list[str]:
     """Valid keys at ``loc`` (a pydantic error location) for suggestions."""
-    current: Any = model
+    current: type[BaseModel] | None = model
     for part in loc[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or current is None:
             continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            return []
-        ann = field.annotation
-        args = [a for a in getattr(ann, "__args__", ()) if isinstance(a, type)]
-        inner = ann if isinstance(ann, type) else None
-        for a in args:
-            if issubclass(a, BaseModel):
-                inner = a
-            for b in getattr(a, "__args__", ()):
-                if isinstance(b, type) and issubclass(b, BaseModel):
-                    inner = b
-        if inner is None:
-            for b in getattr(ann, "__args__", ()):
-                for c in getattr(b, "__args__", ()):
-                    if isinstance(c, type) and issubclass(c, BaseModel):
-                        inner = c
-        current = inner
-    return list(getattr(current, "model_fields", {}))
+        field = current.model_fields.get(part)
+        current = _inner_model(field.annotation) if field is not None else None
+    return list(current.model_fields) if current is not None else []
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
+def _format_errors(err: ValidationError, model: type[BaseModel], source: str) -> str:
     lines = []
     for e in err.errors():
         loc = tuple(e["loc"])
         path = ".".join(str(p) for p in loc)
         if e["type"] == "extra_forbidden":
-            valid = _model_fields(RunConfig, loc)
+            valid = _model_fields(model, loc)
             lines.append(
                 f"unknown key '{path}'.{suggest(str(loc[-1]), valid)}"
                 + (f" Valid keys here: {', '.join(valid)}." if valid else "")
@@ -208,15 +408,25 @@ def _format_errors(err: ValidationError, source: str) -> str:
     return f"invalid configuration {source}:\n  " + "\n  ".join(lines)
 
 
-def parse_config(raw: dict[str, Any] | None, source: str = "") -> RunConfig:
+def parse_config(raw: Any, command: str = "compare", source: str = "") -> RunConfig:
+    """Validate ``raw`` (a mapping) as ``command``'s config; every problem names its key."""
+    model = COMMAND_CONFIGS.get(command)
+    if model is None:
+        raise ConfigError(f"unknown command '{command}'.{suggest(command, COMMAND_CONFIGS)}")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"configuration {source} must be a mapping of keys, got {type(raw).__name__}")
+    raw = _apply_renames(raw)
+    raw.pop("command", None)  # older adapt configs named their command
     try:
-        return RunConfig.model_validate(raw)
+        cfg = model.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(_format_errors(err, source)) from None
+        raise ConfigError(_format_errors(err, model, source)) from None
+    from ..data._kinds import check_data_spec
+
+    check_data_spec(cfg.data, command)
+    return cfg
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -232,23 +442,53 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"override '{item}': '{part}' is not a mapping")
-        node[parts[-1]] = yaml.safe_load(value)
+        try:
+            node[parts[-1]] = yaml.safe_load(value)
+        except yaml.YAMLError as err:
+            raise ConfigError(f"override '{item}': the value is not valid YAML: {err}") from None
     return out
 
 
-def load_config(path: str | os.PathLike | None, overrides: list[str] | None = None) -> RunConfig:
-    """Read and validate a YAML config (``None``: all defaults), with overrides applied."""
+def bundled_configs() -> dict[str, Path]:
+    """Example configs shipped inside the package, by name."""
+    from importlib import resources
+
+    folder = Path(str(resources.files("transferkit") / "configs"))
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))}
+
+
+def read_yaml(path: str | os.PathLike) -> tuple[dict[str, Any], str]:
+    """``(mapping, source description)`` of a YAML file, or of a bundled example by name."""
+    p = Path(path)
+    if not p.is_file():
+        bundled = bundled_configs()
+        if str(path) in bundled:
+            p = bundled[str(path)]
+        else:
+            raise ConfigError(
+                f"config file '{p}' does not exist. Bundled examples (pass the name): "
+                f"{', '.join(bundled)}."
+            )
+    try:
+        raw = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file '{p}' is not valid YAML: {err}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"config file '{p}' cannot be read: {err}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file '{p}' must hold a mapping of keys, got {type(raw).__name__}")
+    return raw, f"in '{p}'"
+
+
+def load_config(path: str | os.PathLike | None, overrides: list[str] | None = None,
+                command: str = "compare") -> RunConfig:
+    """Read and validate a YAML config (``None``: the command's defaults), overrides applied."""
     raw: dict[str, Any] = {}
     source = "(defaults)"
     if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"config file '{p}' does not exist")
-        try:
-            raw = yaml.safe_load(p.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file '{p}' is not valid YAML: {err}") from None
-        source = f"in '{p}'"
+        raw, source = read_yaml(path)
     if overrides:
         raw = apply_overrides(raw, overrides)
-    return parse_config(raw, source)
+    return parse_config(raw, command, source)

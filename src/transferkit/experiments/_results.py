@@ -26,12 +26,12 @@ from ..exceptions import ConfigError
 
 __all__ = [
     "SCHEMA_VERSION", "environment_info", "write_json", "write_results", "markdown_table",
-    "prepare_output_dir", "is_main_process", "OUTPUT_ITEMS",
+    "prepare_output_dir", "check_output_dir", "is_main_process", "OUTPUT_ITEMS",
 ]
 
 SCHEMA_VERSION = 1
 #: what a run writes in its output directory; ``--overwrite`` removes only these
-OUTPUT_ITEMS = ("results.json", "report.md", "figures", "runs", "pretrained.pt")
+OUTPUT_ITEMS = ("results.json", "report.md", "figures", "runs", "pretrained.pt", "pretrained.json")
 
 
 def is_main_process() -> bool:
@@ -123,26 +123,35 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> st
     return "\n".join([head, sep, *body])
 
 
-def prepare_output_dir(output_dir: Path, resume: bool, overwrite: bool) -> Path:
-    """Create ``output_dir``; refuse to reuse one that holds a run unless told how.
-
-    Without ``resume`` or ``overwrite`` an existing run is an error (nothing is overwritten
-    silently). ``overwrite`` removes only the items a run writes (``OUTPUT_ITEMS``), never
-    other files a user keeps there.
-    """
-    import shutil
-
+def check_output_dir(output_dir: Path, resume: bool, overwrite: bool) -> list[str]:
+    """Refuse (without touching anything) an output directory that holds a run unless told
+    how to treat it; returns the run items already there."""
     output_dir = Path(output_dir)
     if resume and overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ConfigError(f"output path '{output_dir}' exists and is not a directory")
     existing = [n for n in OUTPUT_ITEMS if (output_dir / n).exists()]
     if existing and not (resume or overwrite):
         raise ConfigError(
             f"output directory '{output_dir}' already holds a run ({', '.join(existing)}); "
             "pass --resume to continue it, --overwrite to replace it, or choose another --output"
         )
-    if output_dir.exists() and not output_dir.is_dir():
-        raise ConfigError(f"output path '{output_dir}' exists and is not a directory")
+    return existing
+
+
+def prepare_output_dir(output_dir: Path, resume: bool, overwrite: bool) -> Path:
+    """Create ``output_dir``; refuse to reuse one that holds a run unless told how.
+
+    Without ``resume`` or ``overwrite`` an existing run is an error (nothing is overwritten
+    silently). ``overwrite`` removes only the items a run writes (``OUTPUT_ITEMS``), never
+    other files a user keeps there. Call it once everything has been validated, so that a
+    refused command leaves nothing behind.
+    """
+    import shutil
+
+    output_dir = Path(output_dir)
+    existing = check_output_dir(output_dir, resume, overwrite)
     if overwrite and is_main_process():
         for n in existing:
             p = output_dir / n

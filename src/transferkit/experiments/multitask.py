@@ -1,114 +1,85 @@
-"""Multi-task runner: ``run(config, output_dir, resume)`` -> results.json, report.md, figures.
+"""``transferkit multitask``: several tasks learnt together, against single-task training.
 
-Config (every key validated; an unknown key is an error naming it)::
-
-    data:         {kind: multimnist|school|landmine|arrays, root, n_train, n_test,
-                   heldout_digits, test_fraction, path (arrays .npz with X, Y), task_names,
-                   kinds, auxiliary: [task names]}
-    architecture: {name: hard_sharing, backbone: lenet, backbone_params: {...}, params: {...}}
-    methods:      [single_task, equal, uncertainty, dwa, gradnorm, mgda, mgda_ub, pcgrad,
-                   cagrad, upgrad, imtl_g, ...]  or  [{name: gradnorm, params: {alpha: 1.5}}]
-    trainer:      {max_epochs, batch_size, lr, optimizer, weight_decay, seeds: [0, 1, 2]}
+Config sections (see ``transferkit.experiments._config.MultitaskConfig``): ``data`` (a kind
+that serves multitask: multimnist, school, landmine, arrays), ``backbone``, ``architecture``
+(hard_sharing, cross_stitch, mmoe, ...), ``methods`` (single_task, weightings such as equal,
+uncertainty, dwa, gradnorm, aggregators such as mgda, mgda_ub, pcgrad, cagrad, upgrad), and
+``trainer``.
 
 Per run the metrics are the tasks' metrics on the test split plus ``delta_m`` (Δm%, Maninis et
 al. 2019: mean over main tasks of ``±(M_m - M_b)/M_b * 100`` against the single-task baseline
-of the same seed, sign chosen so that a *positive* Δm means better than single-task).
-Auxiliary tasks are reported but excluded from Δm and from ``main_score``. With ``resume``
-finished ``(method, seed)`` runs already in ``results.json`` are kept and skipped.
+of the same seed, signed so that a *positive* Δm means better than single-task). Auxiliary
+tasks are reported but excluded from Δm. Verdicts compare each method with single-task per
+main task and on Δm.
 """
 
 from __future__ import annotations
 
-import json
-import math
+import logging
 import pathlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._registry import register
+from ..data._kinds import load_data
 from ..exceptions import ConfigError, UnknownNameError, suggest
-from ._results import is_main_process
+from . import _verdicts as V
+from ._common import check_logger_installed, make_logger, threads, trainer_key
+from ._config import MethodSpec, MultitaskConfig
+from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    markdown_table,
+    prepare_output_dir,
+    write_results,
+)
+from ._summary import summarize
 
-__all__ = ["AGGREGATOR_METHODS", "WEIGHTINGS", "delta_m", "run"]
+__all__ = ["AGGREGATOR_METHODS", "WEIGHTINGS", "BASELINES", "delta_m", "run_multitask", "multitask_method_names"]
 
+log = logging.getLogger("transferkit")
+BASELINES = ("single_task",)
 WEIGHTINGS = {"equal": "fixed", "fixed": "fixed", "uncertainty": "uncertainty", "dwa": "dwa", "gradnorm": "gradnorm"}
 AGGREGATOR_METHODS = {"mgda_ub": ("mgda", True)}
 
-_KEYS = {
-    "top": {"data", "architecture", "methods", "trainer", "output", "name"},
-    "data": {"kind", "root", "n_train", "n_test", "heldout_digits", "test_fraction", "path",
-             "task_names", "kinds", "auxiliary", "seed"},
-    "architecture": {"name", "backbone", "backbone_params", "params"},
-    "trainer": {"max_epochs", "batch_size", "lr", "optimizer", "weight_decay", "seeds", "accelerator", "devices", "strategy"},
-    "method": {"name", "params"},
-}
+
+def _single_task() -> None:
+    """Single-task baseline: one network per task, each trained alone (the verdicts' baseline)."""
 
 
-def _check_keys(section: str, d: dict) -> None:
-    if not isinstance(d, dict):
-        raise ConfigError(f"'{section}' must be a mapping, got {type(d).__name__}")
-    valid = _KEYS["top" if section == "config" else section]
-    for k in d:
-        if k not in valid:
-            raise ConfigError(
-                f"unknown key '{k}' in {section}.{suggest(k, valid)} Valid keys: {', '.join(sorted(valid))}."
-            )
+def _equal() -> None:
+    """Equal task weights (the summed loss); an alias of the 'fixed' weighting with weights 1."""
 
 
-def _load_data(cfg: dict, seed: int):
-    from ..data import multitask as mtd
-
-    kind = cfg.get("kind", "multimnist")
-    root = cfg.get("root")
-    if kind == "multimnist":
-        return mtd.load_multimnist(
-            root, n_train=int(cfg.get("n_train", 8000)), n_test=int(cfg.get("n_test", 2000)),
-            heldout_digits=int(cfg.get("heldout_digits", 2000)), seed=int(cfg.get("seed", 0)),
-        )
-    if kind in ("school", "landmine"):
-        full = mtd.load_school(root) if kind == "school" else mtd.load_landmine(root)
-        return full.split(float(cfg.get("test_fraction", 0.25)), int(cfg.get("seed", 0)))
-    if kind == "arrays":
-        if "path" not in cfg:
-            raise ConfigError("data.kind 'arrays' needs data.path (an .npz with X and Y)")
-        z = np.load(cfg["path"])
-        for key in ("X", "Y"):
-            if key not in z:
-                raise ConfigError(f"'{cfg['path']}' lacks array '{key}'")
-        full = mtd.from_arrays(z["X"], z["Y"], cfg.get("task_names"), cfg.get("kinds", "regression"))
-        return full.split(float(cfg.get("test_fraction", 0.25)), int(cfg.get("seed", 0)))
-    valid = ["multimnist", "school", "landmine", "arrays"]
-    raise UnknownNameError(f"unknown data kind '{kind}'.{suggest(kind, valid)} Valid: {', '.join(valid)}.")
+def _mgda_ub() -> None:
+    """MGDA-UB (Sener & Koltun 2018): MGDA on the shared representation's gradients, one backward pass."""
 
 
-def _methods(cfg: Any) -> list[tuple[str, dict]]:
+register("multitask", "single_task")(_single_task)
+register("multitask", "equal")(_equal)
+register("multitask", "mgda_ub")(_mgda_ub)
+
+
+def multitask_method_names() -> set[str]:
+    """Every name ``methods`` accepts in a multi-task config."""
     import transferkit
 
-    if not isinstance(cfg, list) or not cfg:
-        raise ConfigError("'methods' must be a non-empty list of method names or {name, params}")
     aggs = {m.name for m in transferkit.list_methods("aggregator")}
-    valid = {"single_task", *WEIGHTINGS, *AGGREGATOR_METHODS, *aggs}
-    out = []
-    for m in cfg:
-        if isinstance(m, str):
-            m = {"name": m}
-        _check_keys("method", m)
-        name = m.get("name")
-        if name not in valid:
+    return {"single_task", *WEIGHTINGS, *AGGREGATOR_METHODS, *aggs}
+
+
+def _check_methods(methods: list[MethodSpec]) -> None:
+    valid = multitask_method_names()
+    for m in methods:
+        if m.name not in valid:
             raise UnknownNameError(
-                f"unknown multi-task method '{name}'.{suggest(str(name), valid)} Valid: {', '.join(sorted(valid))}."
+                f"unknown multi-task method '{m.name}'.{suggest(m.name, valid)} Valid: {', '.join(sorted(valid))}."
             )
-        out.append((name, dict(m.get("params") or {})))
-    return out
-
-
-def _balancer(name: str, params: dict, n_tasks: int):
-    import transferkit
-
-    if name in WEIGHTINGS or name == "single_task":
-        return transferkit.create("weighting", WEIGHTINGS.get(name, "fixed"), num_tasks=n_tasks, **params), False
-    agg, rep = AGGREGATOR_METHODS.get(name, (name, False))
-    return transferkit.create("aggregator", agg, **params), rep
 
 
 def delta_m(metrics: dict[str, float], baseline: dict[str, float], tasks) -> float:
@@ -173,159 +144,197 @@ def _figures(out: pathlib.Path, curves: dict[str, list[list[float]]], runs: list
     return files
 
 
-def run(config: dict, output_dir: pathlib.Path, resume: bool = False) -> dict:
-    """Run every method x seed of ``config``; write results.json, report.md and figures."""
-    import torch
+@dataclass
+class _Context:
+    cfg: MultitaskConfig
+    train: Any
+    test: Any
+    tasks: list
+    out: str
+    first_seed: int
+
+
+def _build(ctx: _Context, task_list):
+    import transferkit
+
+    cfg = ctx.cfg
+    X = ctx.train.X
+    bp = dict(cfg.backbone.params)
+    if cfg.backbone.name == "mlp":
+        bp.setdefault("in_features", int(np.prod(X.shape[1:])))
+    elif X.ndim == 4 and cfg.backbone.name in ("lenet", "small_resnet"):
+        bp.setdefault("in_channels", int(X.shape[1]))
+        if cfg.backbone.name == "lenet":
+            bp.setdefault("input_size", int(X.shape[-1]))
+    return transferkit.create("mtl_architecture", cfg.architecture.name, backbone=cfg.backbone.name,
+                              tasks=task_list, backbone_params=bp, **cfg.architecture.params)
+
+
+def _balancer(name: str, params: dict, tasks) -> tuple[Any, bool]:
+    import transferkit
+
+    if name in WEIGHTINGS or name == "single_task":
+        weighting = WEIGHTINGS.get(name, "fixed")
+        if weighting == "uncertainty" and "task_types" not in params and _accepts("weighting", "uncertainty", "task_types"):
+            params = {**params, "task_types": ["regression" if t.kind == "regression" else "classification" for t in tasks]}
+        return transferkit.create("weighting", weighting, num_tasks=len(tasks), **params), False
+    agg, rep = AGGREGATOR_METHODS.get(name, (name, False))
+    return transferkit.create("aggregator", agg, **params), rep
+
+
+def _accepts(family: str, name: str, param: str) -> bool:
+    import inspect
 
     import transferkit
 
-    from .._utils import count_parameters
-    from ..multitask import Task
-    from ..training.multitask import evaluate_multitask, fit_multitask, tasks_from_data
+    return param in inspect.signature(transferkit.get_method(family, name).factory).parameters
 
-    _check_keys("config", config)
-    data_cfg = dict(config.get("data") or {})
-    arch_cfg = dict(config.get("architecture") or {"name": "hard_sharing", "backbone": "lenet"})
-    tr_cfg = dict(config.get("trainer") or {})
-    for sec, d in (("data", data_cfg), ("architecture", arch_cfg), ("trainer", tr_cfg)):
-        _check_keys(sec, d)
-    methods = _methods(config.get("methods", ["single_task", "equal", "mgda_ub"]))
-    seeds = [int(s) for s in tr_cfg.get("seeds", [0])]
-    out = pathlib.Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
 
-    train, test = _load_data(data_cfg, seeds[0])
-    aux = list(data_cfg.get("auxiliary", []))
-    for a in aux:
-        if a not in train.task_names:
-            raise ConfigError(f"auxiliary task '{a}' is not a task of the data: {train.task_names}")
-    tasks: list[Task] = tasks_from_data(train, aux)
-    if arch_cfg.get("backbone", "lenet") == "mlp":
-        bp = {"in_features": int(np.prod(train.X.shape[1:]))}
-    else:
-        bp = {"in_channels": int(train.X.shape[1]), "input_size": int(train.X.shape[-1])} if train.X.ndim == 4 else {}
-    bp.update(arch_cfg.get("backbone_params") or {})
-    arch_params = dict(arch_cfg.get("params") or {})
+def _run_one(ctx: _Context, payload: dict) -> dict:
+    import torch
 
-    def build(task_list):
-        return transferkit.create(
-            "mtl_architecture", arch_cfg.get("name", "hard_sharing"), backbone=arch_cfg.get("backbone", "lenet"),
-            tasks=task_list, backbone_params=bp, **arch_params,
-        )
+    from ..training.multitask import evaluate_multitask, fit_multitask
 
-    fit_kw = {
-        "max_epochs": int(tr_cfg.get("max_epochs", 3)), "batch_size": int(tr_cfg.get("batch_size", 128)),
-        "lr": float(tr_cfg.get("lr", 1e-3)), "optimizer": str(tr_cfg.get("optimizer", "adam")),
-        "weight_decay": float(tr_cfg.get("weight_decay", 0.0)),
-        "accelerator": str(tr_cfg.get("accelerator", "cpu")), "devices": tr_cfg.get("devices", 1),
+    tr = ctx.cfg.trainer
+    spec = MethodSpec.model_validate(payload["method"])
+    seed = payload["seed"]
+    task = RunTask(payload["run_id"], payload["key"], payload)
+    runs_dir = Path(ctx.out) / "runs"
+    run_dir = runs_dir / task.run_id
+    fit_kw: dict[str, Any] = {
+        "max_epochs": tr.max_epochs, "batch_size": tr.batch_size, "lr": tr.lr, "optimizer": tr.optimizer,
+        "weight_decay": tr.weight_decay, "accelerator": tr.accelerator, "devices": tr.devices,
+        "trainer_extra": {"strategy": tr.strategy, "logger": make_logger(tr.logger, run_dir)},
     }
-
-    if "strategy" in tr_cfg:
-        fit_kw["trainer_extra"] = {"strategy": tr_cfg["strategy"]}
-
-    results_path = out / "results.json"
-    done: list[dict] = []
-    if resume and results_path.exists():
-        done = json.loads(results_path.read_text()).get("runs", [])
-    have = {(r["method"], r["seed"]) for r in done}
-    runs = list(done)
-    curves: dict[str, list[list[float]]] = {}
-
-    def save() -> dict:
-        res = {"schema": 1, "config": config, "runs": runs, "summary": _summary(runs, tasks)}
-        if is_main_process():  # other ranks of a distributed run write nothing
-            results_path.write_text(json.dumps(res, indent=2, default=float))
-        return res
-
-    for seed in seeds:
-        for name, params in methods:
-            if (name, seed) in have:
-                continue
+    weights: list = []
+    with PeakMemory() as mem:
+        if spec.name == "single_task":
+            metrics: dict[str, Any] = {}
+            secs, n_params = 0.0, 0
+            for t in ctx.tasks:
+                torch.manual_seed(seed)
+                model = _build(ctx, [t])
+                bal, _ = _balancer("equal", {}, [t])
+                r = fit_multitask(model, [t], bal, ctx.train, seed=seed, **fit_kw)
+                metrics.update(evaluate_multitask(model, [t], ctx.test))
+                secs += r.train_seconds
+                n_params += r.trainable_params
+        else:
             torch.manual_seed(seed)
-            if name == "single_task":
-                metrics: dict[str, float] = {}
-                secs, n_params = 0.0, 0
-                for t in tasks:
-                    torch.manual_seed(seed)
-                    model = build([t])
-                    bal, _ = _balancer("equal", {}, 1)
-                    r = fit_multitask(model, [t], bal, train, seed=seed, **fit_kw)
-                    metrics.update(evaluate_multitask(model, [t], test))
-                    secs += r.train_seconds
-                    n_params += count_parameters(model)
-            else:
-                model = build(tasks)
-                bal, rep = _balancer(name, params, len(tasks))
-                r = fit_multitask(model, tasks, bal, train, representation_mode=rep, seed=seed, **fit_kw)
-                metrics = evaluate_multitask(model, tasks, test)
-                secs, n_params = r.train_seconds, r.trainable_params
-                if seed == seeds[0]:
-                    curves[name] = r.weight_history
-                metrics["final_weights"] = r.weight_history[-1] if r.weight_history else []
-            from ..training._fit import peak_memory_mb
+            model = _build(ctx, ctx.tasks)
+            bal, rep = _balancer(spec.name, spec.params, ctx.tasks)
+            r = fit_multitask(model, ctx.tasks, bal, ctx.train, representation_mode=rep, seed=seed, **fit_kw)
+            metrics = evaluate_multitask(model, ctx.tasks, ctx.test)
+            secs, n_params = r.train_seconds, r.trainable_params
+            weights = [list(map(float, w)) for w in r.weight_history]
+            metrics["final_weights"] = weights[-1] if weights else []
+    result = {"method": spec.display, "strategy": spec.name, "seed": seed, "params": spec.params,
+              "metrics": metrics, "weight_history": weights if seed == ctx.first_seed else [],
+              "train_seconds": secs, "peak_memory_mb": mem.peak_mb, "trainable_params": n_params}
+    return finish_run(runs_dir, task, result, write=is_main_process())
 
-            runs.append({
-                "method": name, "seed": seed, "metrics": metrics, "train_seconds": secs,
-                "peak_memory_mb": peak_memory_mb(), "trainable_params": n_params,
-            })
-            save()
-    # Δm against the single-task run of the same seed
+
+def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, resume: bool = False,
+                  overwrite: bool = False, progress: bool = True) -> dict:
+    """Run every method x seed of ``cfg``; write results.json, report.md and figures."""
+    from ..training.multitask import tasks_from_data
+
+    if cfg.trainer.seeds == "auto":
+        raise ConfigError("trainer.seeds: auto is not available for multitask yet; list the seeds")
+    out = cfg.output_dir(output_dir)
+    check_output_dir(out, resume, overwrite)
+    check_logger_installed(cfg.trainer.logger)
+    methods = cfg.listed_methods() or [MethodSpec(name=n) for n in ("single_task", "equal", "mgda_ub")]
+    if not any(m.name == "single_task" for m in methods):
+        methods.insert(0, MethodSpec(name="single_task"))
+    _check_methods(methods)
+    import transferkit
+
+    transferkit.get_method("mtl_architecture", cfg.architecture.name)
+    train, test = load_data(cfg.data, "multitask")
+    for a in cfg.data.auxiliary:
+        if a not in train.task_names:
+            raise ConfigError(f"data.auxiliary: task '{a}' is not a task of the data: {train.task_names}")
+    tasks = tasks_from_data(train, cfg.data.auxiliary)
+    seeds = cfg.trainer.seed_list()
+    ctx = _Context(cfg, train, test, tasks, str(out), seeds[0])
+    for m in methods:  # bad parameters fail before anything trains
+        if m.name != "single_task":
+            _balancer(m.name, m.params, tasks)
+    model_params = sum(p.numel() for p in _build(ctx, tasks).parameters())
+    executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)
+    prepare_output_dir(out, resume, overwrite)
+    start = time.perf_counter()
+    base_key = {"data": cfg.data.model_dump(mode="json"), "backbone": cfg.backbone.model_dump(mode="json"),
+                "architecture": cfg.architecture.model_dump(mode="json"), "trainer": trainer_key(cfg.trainer)}
+    plan = []
+    for s in seeds:
+        for m in methods:
+            key = {**base_key, "method": m.model_dump(mode="json"), "seed": s}
+            run_id = f"{m.display}__seed{s}"
+            plan.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": m.model_dump(mode="json"), "seed": s}))
+    runs, todo = plan_runs(plan, out / "runs", resume)
+    with threads(cfg.trainer, model_params):
+        executor.run(_run_one, ctx, [t.payload for t in todo], runs.append)
+    order = {t.run_id: i for i, t in enumerate(plan)}
+    runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
     base = {r["seed"]: r["metrics"] for r in runs if r["method"] == "single_task"}
-    for r in runs:
+    for r in runs:  # Δm against the single-task run of the same seed
         if r["seed"] in base:
             r["metrics"]["delta_m"] = 0.0 if r["method"] == "single_task" else delta_m(r["metrics"], base[r["seed"]], tasks)
-        main = [r["metrics"].get(f"{t.name}/{t.main_metric}") for t in tasks if not t.auxiliary]
-        r["metrics"]["main_score"] = float(np.mean([m for m in main if m is not None])) if main else float("nan")
-    res = save()
+    summary = _summary(runs, tasks, cfg.trainer.rope, out / "runs")
+    figs = _figures(out, {r["method"]: r["weight_history"] for r in runs if r.get("weight_history")}, runs, tasks) \
+        if is_main_process() else []
+    results = write_results(out, cfg.model_dump(mode="json"), runs, summary, "multitask",
+                            extra={"total_seconds": time.perf_counter() - start, "figures": figs,
+                                   "columns": ["task", "method", "metric", "mean", "ci95_low", "ci95_high",
+                                               "gain_vs_single_task", "verdict_vs_single_task"]})
     if is_main_process():
-        figs = _figures(out, curves, runs, tasks)
-        (out / "report.md").write_text(_report(res, tasks, figs, train, test))
-    return res
+        results["report"] = _report(out, results, tasks, figs, train, test, cfg.trainer.rope)
+    return results
 
 
-def _summary(runs: list[dict], tasks) -> list[dict]:
-    out = []
-    for method in dict.fromkeys(r["method"] for r in runs):
-        rs = [r for r in runs if r["method"] == method]
-        keys = sorted({k for r in rs for k, v in r["metrics"].items() if isinstance(v, (int, float))})
-        row = {"method": method, "n_seeds": len(rs)}
-        for k in keys:
-            vals = [r["metrics"][k] for r in rs if isinstance(r["metrics"].get(k), (int, float))]
-            row[k] = {"mean": float(np.mean(vals)), "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0}
+def _summary(runs: list[dict], tasks, rope: float, runs_dir: Path) -> list[dict]:
+    """Per main task: each method's metric against the single-task baseline (paired by seed),
+    then Δm% (Maninis et al. 2019) against single-task, in percent."""
+    rows: list[dict] = []
+    for t in tasks:
+        key = f"{t.name}/{t.main_metric}"
+        per_task = [{**r, "metrics": {"value": r["metrics"].get(key)}} for r in runs]
+        for row in summarize(per_task, metric="value", baselines=BASELINES, higher_is_better=t.higher_is_better,
+                             bounded=t.main_metric == "accuracy", rope=rope if t.main_metric == "accuracy" else 0.0):
+            rows.append(_rename({"task": t.name + (" (auxiliary)" if t.auxiliary else ""), "metric": t.main_metric, **row}))
+    dm = [{**r, "metrics": {"value": r["metrics"].get("delta_m")}} for r in runs]
+    for row in summarize(dm, metric="value", baselines=BASELINES, bounded=False, rope=1.0):
+        rows.append(_rename({"task": "all main tasks", "metric": "delta_m_percent", **row}))
+    for row in rows:
+        rs = [r for r in runs if r["method"] == row["method"]]
         row["train_seconds"] = float(np.mean([r["train_seconds"] for r in rs]))
-        out.append(row)
-    return out
+    return rows
 
 
-def _report(res: dict, tasks, figs: list[str], train, test) -> str:
+def _rename(row: dict) -> dict:
+    return {("mean" if k == "value_mean" else "std" if k == "value_std" else k): v for k, v in row.items()}
+
+
+def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: float) -> str:
+    """``report.md``: per-task metrics in their own units, verdicts against single-task, Δm."""
     main = [t for t in tasks if not t.auxiliary]
-    aux = [t for t in tasks if t.auxiliary]
-    cols = [f"{t.name}/{t.main_metric}" for t in main]
     lines = [
-        "# Multi-task results", "",
+        "# transferkit multitask", "",
         f"Train: {len(train)} samples, test: {len(test)} samples; tasks: "
-        + ", ".join(t.name + (" (auxiliary)" if t.auxiliary else "") for t in tasks) + ".", "",
-        "| method | seeds | " + " | ".join(cols) + " | Δm% | train s |",
-        "|---|---|" + "---|" * len(cols) + "---|---|",
+        + ", ".join(f"{t.name} ({t.kind}, {t.main_metric}, {'higher' if t.higher_is_better else 'lower'} is better"
+                    + (", auxiliary" if t.auxiliary else "") + ")" for t in tasks) + ".", "",
+        "Each row compares a method with the single-task baseline (one network per task) seed by seed, in the "
+        "task's own metric and units (accuracy as a fraction, MSE in squared label units). Δm% (Maninis et al. "
+        "2019) averages the relative change over the main tasks, signed so that positive is better; its "
+        "region of practical equivalence is ±1%. Auxiliary tasks are reported but left out of Δm.", "",
+        V.describe_rule(rope=rope, baselines=BASELINES), "",
+        markdown_table(res["summary"], ["task", "metric", "method", "mean", "std", "ci95_low", "ci95_high",
+                                        "gain_vs_single_task", "verdict_vs_single_task", "train_seconds"]), "",
     ]
-
-    def fmt(row, k, scale=1.0):
-        v = row.get(k)
-        if not isinstance(v, dict) or not math.isfinite(v["mean"]):
-            return "—"
-        return f"{v['mean'] * scale:.2f} ± {v['std'] * scale:.2f}"
-
-    for row in res["summary"]:
-        scale = {c: (100.0 if c.endswith("accuracy") else 1.0) for c in cols}
-        lines.append(
-            f"| {row['method']} | {row['n_seeds']} | " + " | ".join(fmt(row, c, scale[c]) for c in cols)
-            + f" | {fmt(row, 'delta_m')} | {row['train_seconds']:.1f} |"
-        )
-    if aux:
-        lines += ["", "Auxiliary tasks (excluded from Δm and model selection):", ""]
-        for row in res["summary"]:
-            lines.append(f"- {row['method']}: " + ", ".join(f"{t.name}/{t.main_metric} {fmt(row, f'{t.name}/{t.main_metric}')}" for t in aux))
-    lines += ["", ("Accuracies in %, mean ± std over seeds. Δm% (Maninis et al. 2019) is positive "
-                   "when better than the single-task baseline of the same seed."), ""]
+    del main
     lines += [f"![{f}]({f})" for f in figs]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    (out / "report.md").write_text(text)
+    return text

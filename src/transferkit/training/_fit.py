@@ -9,6 +9,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -37,6 +38,8 @@ class TrainerConfig:
     accumulate_grad_batches: int = 1
     patience: int = 5  # early-stopping patience in epochs on target validation loss; 0 = off
     deterministic: bool = True
+    progress: bool = False  # Lightning's progress bar
+    logger: Any = False  # a Lightning logger (CSV, TensorBoard, MLflow) or False
     extra: dict = field(default_factory=dict)  # passed to lightning.Trainer verbatim
 
 
@@ -119,8 +122,8 @@ def fit_finetune(
         precision=trainer.precision,
         accumulate_grad_batches=trainer.accumulate_grad_batches,
         deterministic=trainer.deterministic,
-        logger=False,
-        enable_progress_bar=False,
+        logger=trainer.logger,
+        enable_progress_bar=trainer.progress,
         enable_model_summary=False,
         enable_checkpointing=ckpt_dir is not None,
         num_sanity_val_steps=0,

@@ -258,11 +258,12 @@ def fit_multitask(
     quiet_lightning()
     L.seed_everything(seed, workers=True, verbose=False)
     module = MultiTaskModule(model, tasks, balancer, representation_mode, lr, optimizer, weight_decay)
-    trainer = L.Trainer(
-        max_epochs=max_epochs, accelerator=accelerator, devices=devices, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+    kwargs: dict[str, Any] = {
+        "max_epochs": max_epochs, "accelerator": accelerator, "devices": devices, "logger": False,
+        "enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False,
         **(trainer_extra or {}),
-    )
+    }
+    trainer = L.Trainer(**kwargs)
     loader = _loader(train, [t.name for t in tasks], batch_size, True, seed)
     t0 = time.perf_counter()
     trainer.fit(module, loader)

@@ -1,0 +1,267 @@
+"""The loaders behind the data registry (:mod:`transferkit.data._kinds`).
+
+Each takes the config's ``data`` section and the setting (``labelled_target``,
+``unlabelled_target`` or ``multitask``) and returns a :class:`TransferData` (transfer settings)
+or ``(train, test)`` :class:`MultiTaskDataset` (multitask). What every transfer loader shares
+(caps, the target test split, shuffled source labels, partial targets) is done once in
+:func:`_finish`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import ConfigError, DataError
+from ._base import Domain, TransferData
+
+__all__ = [
+    "load_digits", "load_mnist_usps", "load_usps_mnist", "load_mnist_usps_jda", "load_usps_mnist_jda",
+    "load_mnist_m", "load_amazon", "load_text", "load_image_folder", "load_arrays",
+    "load_multimnist", "load_school", "load_landmine", "shift_images",
+]
+
+
+def shift_images(X: np.ndarray, shift: str, seed: int = 0) -> np.ndarray:
+    """A deterministic domain shift of ``[N, C, H, W]`` images in [0, 1]."""
+    if shift == "none":
+        return X
+    if shift == "translate":  # every digit moved two pixels right and one down
+        return np.roll(np.roll(X, 2, axis=3), 1, axis=2)
+    if shift == "invert":
+        return (1.0 - X).astype(np.float32)
+    if shift == "rotate":
+        return np.rot90(X, 1, axes=(2, 3)).copy()
+    if shift == "noise":
+        rng = np.random.default_rng(seed)
+        return np.clip(0.6 * X + rng.normal(0, 0.25, X.shape), 0, 1).astype(np.float32)
+    raise ConfigError(f"unknown target_shift '{shift}'")
+
+
+def _select_classes(d: Domain, classes: list[int] | None, where: str) -> Domain:
+    if classes is None:
+        return d
+    k = d.num_classes or 10
+    if any(not 0 <= c < k for c in classes) or len(set(classes)) != len(classes):
+        raise ConfigError(f"data.{where}: classes must be distinct in [0, {k - 1}], got {classes}")
+    keep = np.isin(d.y, classes)
+    remap = np.full(int(max(classes)) + 1, -1)
+    remap[classes] = np.arange(len(classes))
+    return Domain(d.X[keep], remap[d.y[keep]], d.name, len(classes), [str(c) for c in classes])
+
+
+def _split_test(target: Domain, fraction: float, seed: int) -> tuple[Domain, Domain]:
+    """Stratified hold-out of ``fraction`` of the target pool as its test split."""
+    rng = np.random.default_rng(seed)
+    test_idx = []
+    for c in np.unique(target.y):
+        idx = np.flatnonzero(target.y == c)
+        test_idx.append(rng.choice(idx, int(round(len(idx) * fraction)), replace=False))
+    test = np.sort(np.concatenate(test_idx))
+    pool = np.setdiff1d(np.arange(len(target)), test)
+    if len(pool) == 0 or len(test) == 0:
+        raise DataError(
+            f"target '{target.name}' has {len(target)} samples: too few to hold out "
+            f"data.test_fraction={fraction} of them for test"
+        )
+    return target.subset(pool, target.name), target.subset(test, target.name + "_test")
+
+
+def _cap(d: Domain | None, n: int | None, seed: int) -> Domain | None:
+    if d is None or n is None or len(d) <= n:
+        return d
+    idx = np.sort(np.random.default_rng(seed).choice(len(d), n, replace=False))
+    return d.subset(idx)
+
+
+def _finish(spec: Any, setting: str, source: Domain | None, target: Domain, test: Domain | None,
+            modality: str) -> TransferData:
+    """Caps, partial target, the test split, shuffled source labels: the same for every kind."""
+    seed = spec.seed
+    same = test is target
+    source, target = _cap(source, spec.max_samples, seed), _cap(target, spec.max_samples, seed + 1)
+    if same:
+        test = target
+    partial = getattr(spec, "partial_classes", None)
+    if partial is not None:
+        from .domains import make_partial_target
+
+        if source is None:
+            raise ConfigError("data.partial_classes needs a source domain")
+        target = make_partial_target(source, target, int(partial))
+        test = target if same else make_partial_target(source, test, int(partial))
+    transductive = False
+    if test is None:
+        if setting == "unlabelled_target":
+            test, transductive = target, True  # evaluated on the adapted samples themselves
+        else:
+            if target.y is None:
+                raise DataError(f"target '{target.name}' has no labels")
+            target, test = _split_test(target, spec.test_fraction, seed)
+    elif same:
+        transductive = True
+    if spec.shuffle_source_labels:
+        if source is None:
+            raise ConfigError("data.shuffle_source_labels needs a source domain")
+        y = np.random.default_rng(12345).permutation(np.asarray(source.y))
+        source = Domain(source.X, y, source.name + "_shuffled_labels", source.num_classes, source.class_names)
+    if setting == "labelled_target" and target.y is None:
+        raise DataError(f"target '{target.name}' needs labels for 'compare' (few-shot fine-tuning)")
+    return TransferData(source, target, test, modality, transductive=transductive)
+
+
+# ------------------------------------------------------------------------------- images
+
+
+def load_digits(spec: Any, setting: str) -> TransferData:
+    from .digits import load_sklearn_digits
+
+    d = load_sklearn_digits()
+    perm = np.random.default_rng(0).permutation(len(d))
+    half = len(d) // 2
+    source = _select_classes(d.subset(np.sort(perm[:half]), "digits_source"), spec.source_classes, "source_classes")
+    tgt = _select_classes(d.subset(np.sort(perm[half:]), "digits_target"), spec.target_classes, "target_classes")
+    target = Domain(shift_images(tgt.X, spec.target_shift), tgt.y, f"digits_target_{spec.target_shift}",
+                    tgt.num_classes, tgt.class_names)
+    return _finish(spec, setting, source, target, None, "image")
+
+
+def _resized(d: Domain, size: int, name: str | None = None) -> Domain:
+    from .digits import resize_images
+
+    return Domain(resize_images(d.X, size), d.y, name or d.name, d.num_classes, d.class_names)
+
+
+def load_mnist_usps(spec: Any, setting: str) -> TransferData:
+    """MNIST (the 10,000 offline test images) -> USPS with its official train/test split."""
+    from .digits import load_mnist, load_usps
+
+    size = spec.image_size or 28
+    mnist = _resized(load_mnist(spec.root, split="test"), size)
+    train, test = (_resized(load_usps(spec.root, split=s), size) for s in ("train", "test"))
+    return _finish(spec, setting, mnist, train, test, "image")
+
+
+def load_usps_mnist(spec: Any, setting: str) -> TransferData:
+    """USPS (train + test, 9,298 images) -> MNIST (10,000 test images; a test split is held out)."""
+    from .digits import load_mnist, load_usps
+
+    size = spec.image_size or 28
+    parts = [load_usps(spec.root, split=s) for s in ("train", "test")]
+    usps = Domain(np.concatenate([p.X for p in parts]), np.concatenate([p.y for p in parts]), "usps_all", 10,
+                  parts[0].class_names)
+    return _finish(spec, setting, _resized(usps, size), _resized(load_mnist(spec.root, split="test"), size),
+                   None, "image")
+
+
+def _jda(spec: Any, setting: str, direction: str) -> TransferData:
+    from .digits import load_mnist_usps_jda as load
+
+    src, tgt = load(spec.root, direction)
+    # the JDA protocol is transductive: the adapted target samples are the test samples
+    return _finish(spec, setting, src, tgt, tgt if setting == "unlabelled_target" else None, "image")
+
+
+def load_mnist_usps_jda(spec: Any, setting: str) -> TransferData:
+    return _jda(spec, setting, "mnist_to_usps")
+
+
+def load_usps_mnist_jda(spec: Any, setting: str) -> TransferData:
+    return _jda(spec, setting, "usps_to_mnist")
+
+
+def load_mnist_m(spec: Any, setting: str) -> TransferData:
+    from .digits import load_mnist
+    from .domains import build_mnist_m
+
+    m = load_mnist(spec.root, "test")
+    src = Domain(np.repeat(m.X[:5000], 3, axis=1), m.y[:5000], "mnist_rgb", 10, m.class_names)
+    mm = build_mnist_m(m.subset(np.arange(5000, 10000)), spec.root, seed=0)
+    return _finish(spec, setting, src, mm.subset(np.arange(3000), "mnist_m"),
+                   mm.subset(np.arange(3000, 5000), "mnist_m_test"), "image")
+
+
+def load_image_folder(spec: Any, setting: str) -> TransferData:
+    from .domains import load_image_folder as load
+
+    size = spec.image_size or 64
+    source = load(spec.root, spec.source_domain, size)
+    target = load(spec.root, spec.target_domain, size, classes=source.class_names)
+    return _finish(spec, setting, source, target, None, "image")
+
+
+# ---------------------------------------------------------------------------- features
+
+
+def load_amazon(spec: Any, setting: str) -> TransferData:
+    from .domains import load_amazon_reviews
+
+    s, t = spec.source_domain, spec.target_domain
+    if spec.features == "400":
+        src = load_amazon_reviews(s, "all", spec.root, "400")
+        tgt = load_amazon_reviews(t, "all", spec.root, "400")
+        return _finish(spec, setting, src, tgt, tgt if setting == "unlabelled_target" else None, "array")
+    parts = [load_amazon_reviews(d, split, spec.root) for d, split in ((s, "train"), (t, "train"), (t, "test"))]
+    # binary bag-of-words presence, as Ganin et al. 2016 feed the mSDA counts
+    src, tgt, test = (Domain((d.X > 0).astype(np.float32), d.y, d.name, 2, d.class_names) for d in parts)
+    return _finish(spec, setting, src, tgt, test, "array")
+
+
+def load_text(spec: Any, setting: str) -> TransferData:
+    from .tables import load_text_domain
+
+    target = load_text_domain(spec.target_path, spec.text_column, spec.label_column, "target")
+    names = target.class_names
+    source = (load_text_domain(spec.source_path, spec.text_column, spec.label_column, "source", class_names=names)
+              if spec.source_path else None)
+    test = (load_text_domain(spec.target_test_path, spec.text_column, spec.label_column, "target_test", class_names=names)
+            if spec.target_test_path else None)
+    return _finish(spec, setting, source, target, test, "text")
+
+
+def load_arrays(spec: Any, setting: str) -> Any:
+    from .tables import (
+        load_npz_domains,
+        load_npz_multitask,
+        load_table_domains,
+        load_table_multitask,
+    )
+
+    path = str(spec.path)
+    is_npz = path.lower().endswith(".npz")
+    if setting == "multitask":
+        full = (load_npz_multitask(path, spec.task_names, spec.task_kinds) if is_npz else
+                load_table_multitask(path, spec.task_columns, spec.task_kinds))
+        return full.split(spec.test_fraction, spec.seed)
+    if is_npz:
+        source, target, test = load_npz_domains(path, need_target_labels=setting == "labelled_target")
+    else:
+        if spec.source_domain is None or spec.target_domain is None:
+            raise ConfigError("a CSV/Parquet table needs data.source_domain and data.target_domain")
+        source, target = load_table_domains(path, spec.source_domain, spec.target_domain,
+                                            spec.domain_column, spec.label_column)
+        test = None
+    return _finish(spec, setting, source, target, test, "array")
+
+
+# --------------------------------------------------------------------------- multi-task
+
+
+def load_multimnist(spec: Any, setting: str):
+    from . import multitask as mtd
+
+    return mtd.load_multimnist(spec.root, n_train=spec.n_train, n_test=spec.n_test,
+                               heldout_digits=spec.heldout_digits, seed=spec.seed)
+
+
+def load_school(spec: Any, setting: str):
+    from . import multitask as mtd
+
+    return mtd.load_school(spec.root).split(spec.test_fraction, spec.seed)
+
+
+def load_landmine(spec: Any, setting: str):
+    from . import multitask as mtd
+
+    return mtd.load_landmine(spec.root).split(spec.test_fraction, spec.seed)
