@@ -20,7 +20,7 @@ TINY = {
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("compare")
-    results = run_compare(parse_config(TINY), out, progress=False, log=lambda *_: None)
+    results = run_compare(parse_config(TINY), out, progress=False)
     return out, results
 
 
@@ -30,14 +30,21 @@ def test_compare_writes_results_report_and_figures(tiny_run):
     assert saved["schema"] == 1 and saved["command"] == "compare"
     assert saved["config"]["data"]["labels_per_class"] == [2, 4]
     assert {"torch", "lightning", "transferkit"} <= set(saved["environment"]["packages"])
-    # scratch is always carried as the baseline: 3 methods x 2 seeds x 2 budgets
-    assert len(saved["runs"]) == 12
+    # scratch is always carried as the baseline (3 methods x 2 seeds x 2 budgets), and the
+    # source model with no target label (source_only) beside it, as source and target share classes
+    assert len(saved["runs"]) == 16
+    assert {r["method"] for r in saved["runs"]} == {"scratch", "source_only", "linear_probe", "l2_sp"}
     for run in saved["runs"]:
         assert {"method", "seed", "metrics", "train_seconds", "peak_memory_mb", "trainable_params"} <= set(run)
         assert 0.0 <= run["metrics"]["accuracy"] <= 1.0
         assert run["train_seconds"] > 0
     verdicts = {r["verdict"] for r in saved["summary"]}
-    assert verdicts <= {"baseline", "positive transfer", "negative transfer", "no significant difference"}
+    assert verdicts <= {"baseline", "positive transfer", "negative transfer", "practically equivalent", "inconclusive"}
+    for row in saved["summary"]:  # intervals of accuracies stay inside [0, 1]
+        assert 0.0 <= row["ci95_low"] <= row["accuracy_mean"] <= row["ci95_high"] <= 1.0
+    # shared classes: pretrained strategies start from the source head, and say so
+    assert {r["head"] for r in saved["runs"] if r["method"] == "l2_sp"} == {"source head"}
+    assert {r["head"] for r in saved["runs"] if r["method"] == "scratch"} == {"from scratch"}
     report = (out / "report.md").read_text()
     assert "| method |" in report and "scratch" in report
     for fig in ("accuracy_per_method.png", "accuracy_vs_labels.png"):
@@ -52,7 +59,7 @@ def test_same_config_and_seed_give_the_same_numbers(tiny_run, tmp_path):
     _, first = tiny_run
     assert first["config"]["trainer"]["workers"] is None  # auto: parallel on this CPU
     sequential = {**TINY, "trainer": {**TINY["trainer"], "workers": 1}}
-    again = run_compare(parse_config(sequential), tmp_path, progress=False, log=lambda *_: None)
+    again = run_compare(parse_config(sequential), tmp_path, progress=False)
     acc = lambda res: [(r["method"], r["seed"], r["labels_per_class"], r["metrics"]["accuracy"]) for r in res["runs"]]  # noqa: E731
     assert acc(again) == acc(first)
 
@@ -60,7 +67,7 @@ def test_same_config_and_seed_give_the_same_numbers(tiny_run, tmp_path):
 def test_parallel_workers_need_a_single_cpu_device(tmp_path):
     cfg = {**TINY, "trainer": {**TINY["trainer"], "workers": 2, "devices": 2, "strategy": "ddp"}}
     with pytest.raises(ConfigError, match="trainer.workers > 1 .* devices: 1"):
-        run_compare(parse_config(cfg), tmp_path, progress=False, log=lambda *_: None)
+        run_compare(parse_config(cfg), tmp_path, progress=False)
 
 
 def test_existing_output_is_never_overwritten_silently(tiny_run):
@@ -69,6 +76,24 @@ def test_existing_output_is_never_overwritten_silently(tiny_run):
     with pytest.raises(ConfigError, match="already holds a run.*--resume.*--overwrite"):
         run_compare(parse_config(TINY), out, progress=False)
     assert (out / "results.json").read_bytes() == before
+
+
+def test_resume_refuses_a_changed_config(tiny_run, tmp_path):
+    """--resume must not report old numbers under a new config: it names what changed."""
+    import shutil
+
+    out, _ = tiny_run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    changed = {**TINY, "methods": [{"name": "linear_probe"}, {"name": "l2_sp", "params": {"alpha": 0.5}}]}
+    with pytest.raises(ConfigError, match=r"cannot resume run 'l2_sp__n2__seed0'.*method.params.alpha"):
+        run_compare(parse_config(changed), copy, resume=True, progress=False)
+    changed = {**TINY, "pretrain": {"epochs": 5}}
+    with pytest.raises(ConfigError, match="cannot resume the pretrained source model.*pretrain.epochs: 4 -> 5"):
+        run_compare(parse_config(changed), copy, resume=True, progress=False)
+    first = json.loads((out / "results.json").read_text())
+    same = run_compare(parse_config(TINY), copy, resume=True, progress=False)  # nothing to redo
+    assert [r["metrics"]["accuracy"] for r in same["runs"]] == [r["metrics"]["accuracy"] for r in first["runs"]]
 
 
 def test_cli_reports_config_errors_without_a_traceback(tmp_path, capsys):
@@ -103,11 +128,12 @@ NEG = {
 def test_unrelated_source_is_not_reported_as_a_win(tmp_path):
     """Shuffled source labels make the source useless: no strategy may be called positive,
     while the same strategies on the real source are (so the test can tell them apart)."""
-    real = run_compare(parse_config(NEG), tmp_path / "real", progress=False, log=lambda *_: None)
+    real = run_compare(parse_config(NEG), tmp_path / "real", progress=False)
     shuffled_cfg = parse_config({**NEG, "data": {**NEG["data"], "shuffle_source_labels": True}})
-    shuffled = run_compare(shuffled_cfg, tmp_path / "shuffled", progress=False, log=lambda *_: None)
+    shuffled = run_compare(shuffled_cfg, tmp_path / "shuffled", progress=False)
     real_verdicts = {r["method"]: r["verdict"] for r in real["summary"]}
     shuffled_verdicts = {r["method"]: r["verdict"] for r in shuffled["summary"]}
     assert "positive transfer" in real_verdicts.values()
     assert "positive transfer" not in shuffled_verdicts.values(), shuffled_verdicts
     assert "no method transferred significantly better" in shuffled["report"].lower()
+    assert shuffled["source"]["source_train_accuracy"] < real["source"]["source_train_accuracy"]

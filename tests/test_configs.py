@@ -1,4 +1,4 @@
-"""Every shipped compare config validates, and its methods construct."""
+"""Every bundled config validates for its command, and its methods and backbone construct."""
 
 from pathlib import Path
 
@@ -6,18 +6,24 @@ import pytest
 
 import transferkit as tk
 from transferkit.experiments import load_config
+from transferkit.experiments._config import bundled_configs
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(ROOT.glob("configs/compare*.yaml")) + sorted(ROOT.glob("configs/finetune*.yaml")) + sorted(ROOT.glob("src/transferkit/configs/*.yaml"))
+CONFIGS = bundled_configs()
+COMMAND = {"compare": "compare", "finetune": "compare", "adapt": "adapt", "multitask": "multitask"}
+FAMILY = {"compare": "finetune", "adapt": "adaptation"}
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
-def test_shipped_config_is_valid(path):
-    cfg = load_config(path)
-    for method in cfg.method_list():
-        tk.create("finetune", method.name, **method.params)
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_bundled_config_is_valid(name):
+    command = COMMAND[name.split("_")[0]]
+    cfg = load_config(CONFIGS[name], command=command)
+    assert load_config(name, command=command) == cfg  # a bundled config is found by name too
+    for method in cfg.listed_methods():
+        if command in FAMILY:
+            tk.get_method(FAMILY[command], method.name)
     tk.get_method("backbone", cfg.backbone.name)
 
 
 def test_the_configs_exist():
-    assert len(CONFIGS) >= 3
+    assert {"compare_digits", "adapt_mnist_usps", "multitask_multimnist", "finetune_mnist_usps_ddp"} <= set(CONFIGS)
+    assert not (Path(__file__).resolve().parents[1] / "configs").exists()  # one copy, shipped in the package

@@ -91,8 +91,8 @@ def test_arrays_config_end_to_end_and_label_budget_error(tmp_path):
     p = _npz(tmp_path / "d.npz", X_source=X, y_source=y, X_target=X + 0.5, y_target=y)
     cfg = {"data": {"kind": "arrays", "path": str(p), "labels_per_class": [2]}, "backbone": {"name": "mlp", "params": {"hidden": [8]}},
            "methods": [{"name": "full"}], "pretrain": {"epochs": 2}, "trainer": {"max_epochs": 2, "seeds": [0, 1]}}
-    res = run_compare(parse_config(cfg), tmp_path / "out", progress=False, log=lambda *_: None)
-    assert len(res["runs"]) == 4
+    res = run_compare(parse_config(cfg), tmp_path / "out", progress=False)
+    assert len(res["runs"]) == 6  # scratch, full and the source model alone, 2 seeds each
     cfg["data"]["labels_per_class"] = [100]
     with pytest.raises(DataError, match=r"labels_per_class=100 \(plus 100 per class for validation\) needs 200"):
         run_compare(parse_config(cfg), tmp_path / "out2", progress=False)
@@ -100,7 +100,7 @@ def test_arrays_config_end_to_end_and_label_budget_error(tmp_path):
 
 def test_config_requires_a_path_for_arrays(tmp_path):
     with pytest.raises(ConfigError, match="needs data.path"):
-        run_compare(parse_config({"data": {"kind": "arrays"}}), tmp_path, progress=False)
+        parse_config({"data": {"kind": "arrays"}})
 
 
 def test_parquet_table_and_image_folder_through_compare(tmp_path):
@@ -120,8 +120,8 @@ def test_parquet_table_and_image_folder_through_compare(tmp_path):
                     "target_domain": "webcam", "image_size": 8, "labels_per_class": [2]},
            "backbone": {"name": "mlp", "params": {"hidden": [8]}}, "methods": [{"name": "full"}],
            "pretrain": {"epochs": 2}, "trainer": {"max_epochs": 2, "seeds": [0, 1]}}
-    res = run_compare(parse_config(cfg), tmp_path / "img_out", progress=False, log=lambda *_: None)
-    assert {r["method"] for r in res["runs"]} == {"scratch", "full"}
+    res = run_compare(parse_config(cfg), tmp_path / "img_out", progress=False)
+    assert {r["method"] for r in res["runs"]} == {"scratch", "full", "source_only"}
     assert res["source"]["source_samples"] == 16
 
     df = pd.DataFrame({"domain": ["s"] * 30 + ["t"] * 30, "label": (np.arange(60) % 2), "f": rng.normal(size=60)})
@@ -130,5 +130,5 @@ def test_parquet_table_and_image_folder_through_compare(tmp_path):
                     "labels_per_class": [2]},
            "backbone": {"name": "mlp", "params": {"hidden": [4]}}, "methods": [{"name": "linear_probe"}],
            "pretrain": {"epochs": 1}, "trainer": {"max_epochs": 1, "seeds": [0]}}
-    res = run_compare(parse_config(cfg), tmp_path / "pq_out", progress=False, log=lambda *_: None)
-    assert len(res["runs"]) == 2
+    res = run_compare(parse_config(cfg), tmp_path / "pq_out", progress=False)
+    assert len(res["runs"]) == 3

@@ -42,9 +42,9 @@ def test_svhn_missing_file_is_named(tmp_path):
 
 
 def test_mnist_usps_spec_keeps_the_official_usps_test_split(data_root):
-    from transferkit.experiments._config import DataSpec
-    from transferkit.experiments._datasets import build_transfer_data
+    from transferkit.data._kinds import load_data
+    from transferkit.experiments._config import CompareData
 
-    d = build_transfer_data(DataSpec(kind="mnist_usps", root=str(data_root)))
+    d = load_data(CompareData(kind="mnist_usps", root=str(data_root)), "compare")
     assert (len(d.source), len(d.target), len(d.target_test)) == (10000, 7291, 2007)
     assert d.source.input_shape == d.target.input_shape == (1, 28, 28)

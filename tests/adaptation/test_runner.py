@@ -4,7 +4,12 @@ import pytest
 
 from transferkit._utils import default_data_root
 from transferkit.exceptions import ConfigError
-from transferkit.experiments.adaptation import run
+from transferkit.experiments import parse_config
+from transferkit.experiments.adaptation import run_adapt
+
+
+def run(cfg, out, resume=False):
+    return run_adapt(parse_config(cfg, "adapt"), out, resume=resume, progress=False)
 
 needs_data = pytest.mark.skipif(not (default_data_root() / "mnist_usps_jda").is_dir(),
                                 reason="shared data not available")
@@ -12,10 +17,10 @@ needs_data = pytest.mark.skipif(not (default_data_root() / "mnist_usps_jda").is_
 
 @needs_data
 def test_runner_writes_results_report_figures(tmp_path):
-    cfg = {"data": {"kind": "mnist_usps_jda", "limit": 160},
+    cfg = {"data": {"kind": "mnist_usps_jda", "max_samples": 160},
            "backbone": {"name": "lenet", "params": {"widths": [4, 8], "feature_dim": 32}},
            "methods": ["source_only", {"name": "dann", "params": {"hidden": [16]}}],
-           "trainer": {"epochs": 1, "batch_size": 32, "seeds": [0]},
+           "trainer": {"max_epochs": 1, "batch_size": 32, "seeds": [0]},
            "scorers": ["entropy", "snd"]}
     res = run(cfg, tmp_path)
     on_disk = json.loads((tmp_path / "results.json").read_text())
@@ -25,6 +30,7 @@ def test_runner_writes_results_report_figures(tmp_path):
         assert key in m
     assert 0 <= m["a_distance_after"] <= 2
     assert (tmp_path / "report.md").read_text().count("| dann |") == 1
+    assert "transductive" in (tmp_path / "report.md").read_text()  # the JDA protocol says so
     assert (tmp_path / "figures" / "pca_dann.png").exists()
     assert (tmp_path / "figures" / "target_accuracy.png").exists()
     # resume: nothing to redo, same runs
@@ -33,7 +39,7 @@ def test_runner_writes_results_report_figures(tmp_path):
 
 
 def test_runner_rejects_unknown_keys(tmp_path):
-    with pytest.raises(ConfigError, match="unknown key 'epoch' in 'trainer'.*Did you mean 'epochs'"):
+    with pytest.raises(ConfigError, match="unknown key 'trainer.epoch'.*Did you mean 'max_epochs'"):
         run({"trainer": {"epoch": 3}}, tmp_path)
     with pytest.raises(Exception, match="unknown adaptation method 'dnn'"):
         run({"methods": ["dnn"]}, tmp_path)
@@ -51,10 +57,10 @@ def test_runner_passes_accelerator_devices_strategy_to_trainer(tmp_path, monkeyp
             super().__init__(**kwargs)
 
     monkeypatch.setattr(L, "Trainer", SpyTrainer)
-    cfg = {"data": {"kind": "mnist_usps_jda", "limit": 64},
+    cfg = {"data": {"kind": "mnist_usps_jda", "max_samples": 64},
            "backbone": {"name": "lenet", "params": {"widths": [2, 4], "feature_dim": 8}},
            "methods": ["source_only"],
-           "trainer": {"epochs": 1, "batch_size": 32, "seeds": [0], "accelerator": "cpu",
+           "trainer": {"max_epochs": 1, "batch_size": 32, "seeds": [0], "accelerator": "cpu",
                        "devices": 1, "strategy": "auto"},
            "scorers": ["entropy"]}
     run(cfg, tmp_path)
@@ -63,5 +69,5 @@ def test_runner_passes_accelerator_devices_strategy_to_trainer(tmp_path, monkeyp
 
 
 def test_runner_rejects_bad_devices(tmp_path):
-    with pytest.raises(ConfigError, match="trainer.devices must be an int"):
+    with pytest.raises(ConfigError, match="trainer.devices"):
         run({"trainer": {"devices": 1.5}}, tmp_path)

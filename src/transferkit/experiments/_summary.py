@@ -159,6 +159,12 @@ def write_report(out: Path, title: str, intro: Sequence[str], summary: Sequence[
             need = max(int(r[f"seeds_needed_vs_{baselines[0]}"]) for r in undecided)
             lines += [f"{len(undecided)} comparison(s) are inconclusive; about {need} seeds would decide an "
                       "effect of the observed size (or set `trainer.seeds: auto`).", ""]
+        if not any(r["verdict"] == V.POSITIVE for r in rows):
+            lines += [f"**No method transferred significantly better than {baselines[0]}.** The source may be "
+                      "unrelated to the target, or the runs too few to tell (see the verdicts).", ""]
+        negatives = sorted({r["method"] for r in rows if r["verdict"] == V.NEGATIVE})
+        if negatives:
+            lines += [f"**Negative transfer**: {', '.join(negatives)} did worse than {baselines[0]}.", ""]
         flagged = [r for r in rows if r.get("flag")]
         for r in flagged:
             lines.append(f"- **{r['method']}**: {r['flag']}.")
