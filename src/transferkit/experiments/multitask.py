@@ -26,7 +26,7 @@ import numpy as np
 
 from .._registry import register
 from ..data._kinds import load_data
-from ..exceptions import ConfigError, UnknownNameError, suggest
+from ..exceptions import ConfigError, TransferkitError, UnknownNameError, suggest
 from . import _verdicts as V
 from ._common import check_logger_installed, make_logger, threads, trainer_key
 from ._config import MethodSpec, MultitaskConfig
@@ -166,8 +166,16 @@ def _build(ctx: _Context, task_list):
         bp.setdefault("in_channels", int(X.shape[1]))
         if cfg.backbone.name == "lenet":
             bp.setdefault("input_size", int(X.shape[-1]))
-    return transferkit.create("mtl_architecture", cfg.architecture.name, backbone=cfg.backbone.name,
-                              tasks=task_list, backbone_params=bp, **cfg.architecture.params)
+    try:
+        return transferkit.create("mtl_architecture", cfg.architecture.name, backbone=cfg.backbone.name,
+                                  tasks=task_list, backbone_params=bp, **cfg.architecture.params)
+    except (TransferkitError, ImportError):
+        raise
+    except Exception as err:
+        raise ConfigError(
+            f"architecture '{cfg.architecture.name}' with backbone '{cfg.backbone.name}' (params {bp}) could not be "
+            f"built for inputs of shape {tuple(X.shape[1:])}: {type(err).__name__}: {err}"
+        ) from err
 
 
 def _balancer(name: str, params: dict, tasks) -> tuple[Any, bool]:
