@@ -271,6 +271,20 @@ def _sample_matrix(
     return rows
 
 
+def _dof(n: int, seed_var: float, test_var: float, test_dof: float) -> float:
+    """Welch-Satterthwaite degrees of freedom of ``seed_var / n + test_var``.
+
+    ``(A + B)^2 / (A^2 / (n - 1) + B^2 / test_dof)`` with ``A = seed_var / n`` estimated on
+    ``n - 1`` and ``B = test_var`` on ``test_dof`` degrees of freedom (Satterthwaite 1946,
+    Biometrics Bulletin 2(6); Welch 1947, Biometrika 34). ``n - 1`` when ``B = 0``: the
+    correlated t-test's own degrees of freedom.
+    """
+    a, b = seed_var / n, test_var
+    if b <= 0.0:
+        return float(n - 1)
+    return (a + b) ** 2 / (a * a / (n - 1) + b * b / test_dof)
+
+
 def _variance_components(
     d: np.ndarray, rows: list[np.ndarray] | None, shared_test_set: bool
 ) -> tuple[float, float]:
@@ -316,9 +330,11 @@ def _variance_components(
 
 
 def _seeds_needed(
-    margin: float, seed_var: float, test_var: float, alpha: float, n_now: int
+    margin: float, seed_var: float, test_var: float, test_dof: float, alpha: float, n_now: int
 ) -> int | None:
-    """Smallest ``n > n_now`` with ``(t_{1-alpha/2,n-1} + t_{power,n-1}) * sqrt(seed_var/n + test_var) <= margin``.
+    """Smallest ``n > n_now`` with ``(t_{1-alpha/2,df} + t_{power,df}) * sqrt(seed_var/n + test_var) <= margin``.
+
+    ``df`` is :func:`_dof` at ``n`` seeds (``n - 1`` without a shared test set).
 
     The usual precision/power calculation for a t interval (e.g. Julious 2004, "Sample sizes for
     clinical trials with normal data", Stat. Med. 23(12)) at the observed mean and variances,
@@ -330,7 +346,8 @@ def _seeds_needed(
     lo, hi = n_now + 1, _MAX_SEEDS_NEEDED
 
     def ok(n: int) -> bool:
-        q = float(special.stdtrit(n - 1, 1 - alpha / 2) + special.stdtrit(n - 1, _POWER))
+        df = _dof(n, seed_var, test_var, test_dof)
+        q = float(special.stdtrit(df, 1 - alpha / 2) + special.stdtrit(df, _POWER))
         return q * math.sqrt(seed_var / n + test_var) <= margin
 
     if not ok(hi):
@@ -401,6 +418,7 @@ def compare_to_baseline(
     mean = float(d.mean())
     nan = math.nan
     seed_var, test_var = _variance_components(d, rows, shared_test_set)
+    test_dof = float(rows[0].size - 1) if rows is not None and rows[0].size > 1 else 1.0
     base = dict(diff_mean=mean, level=adj_level, rope=rope, n_seeds=n, method=METHOD_NAME)
 
     if n < 2:
@@ -427,12 +445,13 @@ def compare_to_baseline(
             **base,
         )
     rho = test_var / (test_var + seed_var) if seed_var > 0 else 1.0
-    # the gain's posterior: Student t, n - 1 dof, location sign * mean, scale sqrt(var_mean)
+    # the gain's posterior: Student t, location sign * mean, scale sqrt(var_mean), df below
     gain, scale = sign * mean, math.sqrt(var_mean)
-    f_lo = float(special.stdtr(n - 1, (-rope - gain) / scale))
-    f_hi = float(special.stdtr(n - 1, (rope - gain) / scale))
+    df = _dof(n, seed_var, test_var, test_dof)
+    f_lo = float(special.stdtr(df, (-rope - gain) / scale))
+    f_hi = float(special.stdtr(df, (rope - gain) / scale))
     p_better, p_rope, p_worse = 1.0 - f_hi, f_hi - f_lo, f_lo
-    half = float(special.stdtrit(n - 1, 1 - alpha / 2)) * scale
+    half = float(special.stdtrit(df, 1 - alpha / 2)) * scale
     g_low, g_high = gain - half, gain + half
     if g_low > rope:
         verdict = POSITIVE
@@ -447,7 +466,7 @@ def compare_to_baseline(
     needed = None
     if verdict == INCONCLUSIVE:
         margin = abs(abs(gain) - rope)
-        needed = _seeds_needed(margin, seed_var, test_var, alpha, n)
+        needed = _seeds_needed(margin, seed_var, test_var, test_dof, alpha, n)
         target = "equivalence" if abs(gain) < rope else ("a gain" if gain > 0 else "a loss")
         if needed is None:
             why = ("the observed difference sits on the ROPE boundary" if margin == 0 else
