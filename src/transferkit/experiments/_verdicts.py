@@ -17,9 +17,13 @@ tutorial for comparing multiple classifiers through Bayesian analysis", JMLR 18(
 a Student t with ``n - 1`` degrees of freedom, location ``mean(d)`` and squared scale
 ``s**2 * (1/n + rho/(1-rho))``, where ``rho`` is the correlation between the seeds' differences.
 Here ``rho`` comes from the shared test set and is *estimated* from per-test-sample values by
-a two-way (seeds x test samples) variance decomposition (see :func:`compare_to_baseline`);
-with a flat prior the posterior interval is also the frequentist t interval, so the error rates
-below are frequentist guarantees.
+a two-way (seeds x test samples) variance decomposition (see :func:`_variance_components`), so
+the squared scale is ``seed_var / n + test_var``; as its test-set part is estimated from the N
+test samples rather than from the n seeds, the degrees of freedom are Welch-Satterthwaite's
+(``n - 1`` exactly without per-sample values). With a flat prior the posterior interval is
+also the frequentist t interval, so the error rates below are frequentist statements
+(approximate where Satterthwaite's approximation is; benchmarks/verdict_calibration.py
+measures them).
 
 Decision rule with a region of practical equivalence (ROPE, Benavoli et al. 2017 sec. 3.2;
 Kruschke 2018, "Rejecting or accepting parameter values in Bayesian estimation", AMPPS 1(2)),
