@@ -27,7 +27,6 @@ import numpy as np
 from .._registry import register
 from ..data._kinds import load_data
 from ..exceptions import ConfigError, TransferkitError, UnknownNameError, suggest
-from . import _verdicts as V
 from ._common import check_logger_installed, make_logger, threads, trainer_key
 from ._config import MethodSpec, MultitaskConfig
 from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
@@ -38,7 +37,7 @@ from ._results import (
     prepare_output_dir,
     write_results,
 )
-from ._summary import summarize
+from ._summary import describe_rule, summarize
 
 __all__ = ["AGGREGATOR_METHODS", "WEIGHTINGS", "BASELINES", "delta_m", "run_multitask", "multitask_method_names"]
 
