@@ -37,7 +37,7 @@ def test_compare_writes_results_report_and_figures(tiny_run):
     for run in saved["runs"]:
         assert {"method", "seed", "metrics", "train_seconds", "peak_memory_mb", "trainable_params"} <= set(run)
         assert 0.0 <= run["metrics"]["accuracy"] <= 1.0
-        assert run["train_seconds"] > 0
+        assert run["train_seconds"] > 0 or run["method"] == "source_only"  # no training there
     verdicts = {r["verdict"] for r in saved["summary"]}
     assert verdicts <= {"baseline", "positive transfer", "negative transfer", "practically equivalent", "inconclusive"}
     for row in saved["summary"]:  # intervals of accuracies stay inside [0, 1]
