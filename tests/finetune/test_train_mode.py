@@ -137,3 +137,15 @@ def test_frozen_groups_statistics_are_bit_identical_after_lightning_training():
     for i in (0, 1):
         assert all(torch.equal(after[i][k], before[i][k]) for k in before[i]), i
     assert not torch.equal(after[2]["3.running_mean"], before[2]["3.running_mean"])
+
+
+def test_predicting_restores_each_parts_mode():
+    from transferkit.training import predict
+
+    strategy = tk.create("finetune", "layer_transfer", k=2)
+    model = strategy.prepare(bn_dropout_backbone(), num_classes=3)
+    d = image_domain()
+    modes = [(m, m.training) for m in model.modules()]
+    predict(model, [(torch.from_numpy(d.X), torch.from_numpy(d.y))])
+    assert [m.training for m, _ in modes] == [mode for _, mode in modes]
+    assert {False, True} == {mode for _, mode in modes}

@@ -116,7 +116,8 @@ class LearningWithoutForgetting(FineTuneStrategy):
     and ``z_new`` those of the old-task head kept by this strategy on the current features;
     that head keeps training, as the paper's ``theta_o`` does (eq. 2, Sec. 3; T=2, lambda_o=1).
     At the start (student == teacher) the term equals the entropy of ``p_old``, its minimum;
-    it is at most ``lam * log(C_old)`` there, whatever the feature dimension.
+    it is at most ``lam * log(C_old)`` there, whatever the feature dimension. The paper's
+    warm-up (training the new head alone before the joint phase) is not part of this strategy.
 
     The backbone must carry its source head (``num_outputs > 0``: a backbone pretrained on
     the source with a head, or ``num_outputs=None`` for packaged weights); without one there
@@ -186,7 +187,7 @@ class LearningWithoutForgetting(FineTuneStrategy):
         """The base groups plus the old-task head at the encoder's rate."""
         _, head = self._require_prepared()
         ref = next(model.parameters())
-        head.to(ref.device)  # in place: the parameters the optimizer gets are the ones used
+        head.to(device=ref.device, dtype=ref.dtype)  # in place: the optimizer gets the parameters used
         groups = super().param_groups(model, lr)
         groups.append({
             "params": [p for p in head.parameters() if p.requires_grad],
