@@ -9,6 +9,10 @@ A backbone is an ``nn.Module`` with
   *not* included. Freezing, gradual unfreezing and layer-wise learning rates act on these;
 * ``forward(x) == head(features(x))``.
 
+A backbone in train mode keeps every sub-module whose parameters are all frozen in eval mode
+(:func:`eval_frozen_modules`): a frozen layer computes what the pretrained one did (batch-norm
+statistics fixed, dropout off), however often a training loop calls ``model.train()``.
+
 :class:`SequentialBackbone` implements it for any list of blocks; wrappers for torchvision,
 timm and Hugging Face models implement the same five members.
 """
@@ -20,7 +24,26 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Backbone", "SequentialBackbone"]
+__all__ = ["Backbone", "SequentialBackbone", "eval_frozen_modules"]
+
+
+def _all_frozen(module: nn.Module) -> bool:
+    params = list(module.parameters())
+    return bool(params) and not any(p.requires_grad for p in params)
+
+
+def eval_frozen_modules(module: nn.Module) -> None:
+    """Put every sub-module of ``module`` whose parameters are all frozen in eval mode.
+
+    Only sets eval; modules with a trainable parameter (and those without parameters) keep
+    their mode. ``module.train()`` followed by this call gives the fine-tuning rule: a
+    sub-module is in eval mode iff all its parameters are frozen.
+    """
+    if _all_frozen(module):
+        module.eval()
+        return
+    for child in module.children():
+        eval_frozen_modules(child)
 
 
 class Backbone(nn.Module):
@@ -44,6 +67,13 @@ class Backbone(nn.Module):
         if ref is not None:
             head = head.to(device=ref.device, dtype=ref.dtype)
         self.head = head
+
+    def train(self, mode: bool = True) -> Backbone:
+        """Set train or eval mode; in train mode fully frozen sub-modules stay in eval mode."""
+        super().train(mode)
+        if mode:
+            eval_frozen_modules(self)
+        return self
 
     @property
     def num_outputs(self) -> int:

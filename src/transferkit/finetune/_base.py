@@ -15,18 +15,26 @@ Any loop can use it::
             loss = F.cross_entropy(logits, y) + strategy.regularizer(model, x, feats, logits)
             ...
 
-``prepare`` snapshots whatever the regulariser needs (the pretrained weights, a frozen copy of
-the source model), resets the head to ``num_classes`` outputs, and sets ``requires_grad``.
+``prepare`` resets the head to ``num_classes`` outputs and sets ``requires_grad``. Whatever the
+regulariser needs (the pretrained weights, a frozen copy of the source model, the old task's
+head) lives in the *strategy*, never in the model: a fine-tuned model's ``state_dict()`` loads
+into a fresh backbone of the same name, and ``strategy.state_dict()`` /
+``strategy.load_state_dict()`` save and restore the strategy's own state.
+
+Train/eval mode follows one rule, applied by ``prepare``, by ``on_epoch_start`` (whenever the
+trainable set changes) and by ``Backbone.train()``: a sub-module is in eval mode iff all its
+parameters are frozen. Frozen layers keep their batch-norm statistics and run without dropout;
+layers that train do so in train mode.
 """
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
+from typing import Any
 
 from torch import Tensor, nn
 
-from ..backbones._base import Backbone
+from ..backbones._base import Backbone, eval_frozen_modules
 
 __all__ = ["FineTuneStrategy", "TrainingDefaults", "freeze", "set_frozen_eval"]
 
@@ -44,22 +52,26 @@ def freeze(module: nn.Module, frozen: bool = True) -> None:
 
 
 def set_frozen_eval(model: nn.Module) -> None:
-    """Put every sub-module whose parameters are all frozen in eval mode.
+    """Apply the mode rule to ``model``: a sub-module is in eval mode iff all its parameters
+    are frozen.
 
-    Frozen layers must not drift through batch-norm running statistics or dropout: a frozen
-    layer computes exactly what the pretrained one did.
+    In train mode, every sub-module with a trainable parameter is put (back) in train mode
+    and every fully frozen one in eval mode, so a layer group that was just unfrozen trains
+    with batch-norm statistics and dropout, and a frozen one computes exactly what the
+    pretrained one did. A model in eval mode stays in eval mode.
     """
-    for module in model.modules():
-        params = list(module.parameters(recurse=True))
-        if params and not any(p.requires_grad for p in params):
-            module.eval()
+    if model.training:
+        model.train()
+    eval_frozen_modules(model)
 
 
 class FineTuneStrategy:
     """Base class: full fine-tuning of every parameter with no regulariser.
 
     Subclasses override :meth:`_configure` (what trains), :meth:`param_groups` (learning
-    rates), :meth:`regularizer` and :meth:`on_epoch_start`.
+    rates), :meth:`regularizer`, :meth:`on_epoch_start`, and, when they hold state,
+    :meth:`state_dict` / :meth:`load_state_dict` (and :meth:`trainable_modules` for modules
+    they train beside the model).
     """
 
     defaults = TrainingDefaults()
@@ -72,8 +84,19 @@ class FineTuneStrategy:
 
         The head is new unless ``reuse_head`` is set, in which case the source head is kept as
         the starting point: right when source and target share their label set (MNIST ->
-        USPS), where a fresh head would have to be re-learnt from a few labels.
+        USPS), where a fresh head would have to be re-learnt from a few labels. The model
+        gains no attribute: its ``state_dict()`` has the keys of a fresh backbone.
         """
+        self._check_prepare(backbone, num_classes, reuse_head)
+        if not reuse_head:
+            backbone.reset_head(num_classes)
+        freeze(backbone, False)
+        self._configure(backbone)
+        set_frozen_eval(backbone)
+        return backbone
+
+    @staticmethod
+    def _check_prepare(backbone: Backbone, num_classes: int, reuse_head: bool) -> None:
         if num_classes <= 0:
             raise ValueError(f"num_classes must be > 0, got {num_classes}")
         if reuse_head and backbone.num_outputs != num_classes:
@@ -81,20 +104,18 @@ class FineTuneStrategy:
                 f"reuse_head needs a source head with {num_classes} outputs, "
                 f"the backbone's head has {backbone.num_outputs}"
             )
-        if backbone.num_outputs:
-            # keep the source task's head: learning without forgetting and reports use it
-            backbone.source_head = copy.deepcopy(backbone.head)
-            freeze(backbone.source_head)
-        if not reuse_head:
-            backbone.reset_head(num_classes)
-        freeze(backbone, False)
-        if hasattr(backbone, "source_head"):
-            freeze(backbone.source_head)
-        self._configure(backbone)
-        return backbone
 
     def _configure(self, model: Backbone) -> None:
         """Set ``requires_grad`` and snapshot state. Default: everything trains."""
+
+    def trainable_modules(self) -> dict[str, nn.Module]:
+        """Modules the strategy trains beside the model (LwF's old-task head). Default: none.
+
+        :meth:`param_groups` includes their parameters; a trainer that wraps the model
+        (Lightning's ``FineTuneModule``) registers them so that they follow the model's
+        device and their gradients are synchronised under DDP.
+        """
+        return {}
 
     def param_groups(self, model: nn.Module, lr: float) -> list[dict]:
         """Optimizer groups: the head at ``lr``, the rest at ``lr * backbone_lr_scale``.
@@ -115,19 +136,38 @@ class FineTuneStrategy:
         return features.new_zeros(())
 
     def on_epoch_start(self, model: Backbone, epoch: int) -> None:
-        """Step schedules (unfreezing) at the start of ``epoch`` (0-based). Default: nothing."""
+        """Step schedules (unfreezing) at the start of ``epoch`` (0-based), then re-apply the
+        mode rule (:func:`set_frozen_eval`). Default: only the mode rule."""
         set_frozen_eval(model)
 
-    def state_dict(self) -> dict:
-        """Schedule state to checkpoint (resuming a run restores it)."""
+    def state_dict(self) -> dict[str, Any]:
+        """The strategy's own state (tensors, nested dicts): what its regulariser compares
+        against. Restore it with :meth:`load_state_dict` on a strategy of the same kind
+        prepared on the same backbone (as with ``torch.nn.Module``: build, then load)."""
         return {}
 
-    def load_state_dict(self, state: dict) -> None:
-        return None
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned; the keys must match exactly."""
+        check_state_keys(self, state)
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({params})"
+
+
+def check_state_keys(strategy: FineTuneStrategy, state: dict[str, Any]) -> None:
+    """Raise a ``ValueError`` naming missing and unexpected keys of a strategy state."""
+    expected, got = set(strategy.state_dict()), set(state)
+    if expected != got:
+        missing, unexpected = sorted(expected - got), sorted(got - expected)
+        hint = (
+            "; prepare the strategy on the same backbone before loading its state"
+            if not expected else ""
+        )
+        raise ValueError(
+            f"{type(strategy).__name__} state does not match: missing keys {missing}, "
+            f"unexpected keys {unexpected}{hint}"
+        )
 
 
 def check_lr_scale(value: float, key: str = "backbone_lr_scale") -> float:

@@ -32,7 +32,7 @@ from ._base import FineTuneStrategy, check_lr_scale
 __all__ = ["LoRA", "lora_target_modules"]
 
 _ADAPTER = "default"
-_EXCLUDED_ROOTS = ("head", "source_head")
+_EXCLUDED_ROOTS = ("head",)
 
 
 def _excluded(name: str) -> bool:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..finetune._base import FineTuneStrategy
+from ..finetune._base import FineTuneStrategy, set_frozen_eval
 
 __all__ = ["FineTuneModule", "OptimConfig", "build_optimizer"]
 
@@ -48,12 +48,18 @@ class FineTuneModule(L.LightningModule):
     early stopping returns the best model, not the last. "Best" is the highest accuracy,
     ties broken by the lower loss: few-shot validation sets are small and accuracy ties are
     common, and keeping the first of equal epochs would keep an untrained head.
+
+    Train/eval mode follows the strategy's rule (``set_frozen_eval``): whenever the module is
+    put in train mode and at every epoch start, a part of the model is in eval mode iff all
+    its parameters are frozen. Modules the strategy trains beside the model (LwF's old-task
+    head) are registered here, so they follow the device and are synchronised under DDP.
     """
 
     def __init__(self, model: nn.Module, strategy: FineTuneStrategy, optim: OptimConfig):
         super().__init__()
         self.model = model
         self.strategy = strategy
+        self.strategy_modules = nn.ModuleDict(strategy.trainable_modules())
         self.optim = optim
         self.best_val: float = float("-inf")
         self.best_val_loss: float = float("inf")
@@ -61,7 +67,14 @@ class FineTuneModule(L.LightningModule):
         self._val_stats = torch.zeros(3, dtype=torch.float64)
 
     # -- training -------------------------------------------------------------------------
+    def train(self, mode: bool = True) -> FineTuneModule:
+        super().train(mode)
+        if mode:
+            set_frozen_eval(self.model)
+        return self
+
     def on_train_epoch_start(self) -> None:
+        self.train()  # Lightning trains the model in whatever mode it was handed over
         self.strategy.on_epoch_start(self.model, self.current_epoch)
 
     def training_step(self, batch, batch_idx):
@@ -129,8 +142,9 @@ class FineTuneModule(L.LightningModule):
 
 @torch.no_grad()
 def predict(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(predictions, labels)`` of ``model`` over ``loader``, in eval mode, on CPU."""
-    was_training = model.training
+    """``(predictions, labels)`` of ``model`` over ``loader``, in eval mode, on CPU; every
+    sub-module's mode is restored afterwards (frozen parts stay in eval mode)."""
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     device = next(model.parameters()).device
     preds, labels = [], []
@@ -138,7 +152,8 @@ def predict(model: nn.Module, loader) -> tuple[torch.Tensor, torch.Tensor]:
         x = {k: v.to(device) for k, v in x.items()} if isinstance(x, dict) else x.to(device)
         preds.append(model(x).argmax(1).cpu())
         labels.append(y)
-    model.train(was_training)
+    for m, mode in modes:
+        m.training = mode
     return torch.cat(preds), torch.cat(labels)
 
 

