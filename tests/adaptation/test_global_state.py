@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from _asserts import (
+    assert_user_deprecation_warning_is_shown,
+    snapshot,
+    user_shows_deprecation_warnings,
+)
 
-from _asserts import assert_user_deprecation_warning_is_shown, snapshot, user_shows_deprecation_warnings
 from transferkit.adaptation import build_method
 from transferkit.backbones import create_backbone
 from transferkit.data import Domain

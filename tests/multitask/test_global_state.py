@@ -6,7 +6,11 @@ import logging
 
 import numpy as np
 import torch
-from _asserts import assert_user_deprecation_warning_is_shown, snapshot, user_shows_deprecation_warnings
+from _asserts import (
+    assert_user_deprecation_warning_is_shown,
+    snapshot,
+    user_shows_deprecation_warnings,
+)
 
 from transferkit.data.multitask import from_arrays
 from transferkit.multitask import HardSharing, Task, UncertaintyWeighting
