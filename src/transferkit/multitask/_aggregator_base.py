@@ -49,5 +49,8 @@ class Aggregator:
             raise ValueError(f"a Gramian must be square [m, m], got shape {tuple(G.shape)}")
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        params = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items()
+            if not k.startswith("_") and not k.endswith("_")  # fitted attributes end in "_"
+        )
         return f"{type(self).__name__}({params})"
