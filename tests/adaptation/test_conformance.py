@@ -69,7 +69,7 @@ def test_deterministic_under_seed(name):
 def test_grl_coefficient_scales_encoder_gradient(name):
     """Adversarial methods: gradient reaching the features from the adaptation loss scales
     with -coeff; discrepancy methods descend their loss on the features (coefficient unused)."""
-    method = small_method(name)
+    method = small_method(name).eval()  # eval: the two passes share no random dropout mask
     f_s, f_t, head, y_s = batches()
     logits_s, logits_t = head(f_s), head(f_t)
     if method.uses_grl:
