@@ -144,37 +144,8 @@ def test_exact_mgda_close_to_long_frank_wolfe():
     np.testing.assert_allclose(MGDA()(J).numpy(), fw.numpy(), atol=1e-3)
 
 
-AGGREGATOR_NAMES = [m.name for m in transferkit.list_methods("aggregator")]
-
-
-@pytest.mark.parametrize("name", AGGREGATOR_NAMES)
-def test_permutation_invariance(name):
-    """Permuting the task rows does not change the aggregated direction (torchjd's property)."""
-    agg = transferkit.create("aggregator", name)
-    # PCGrad draws random task orders: with 2 tasks the result does not depend on them
-    m = 2 if name == "pcgrad" else 4
-    J = random_jacobian(m, 6, 7)
-    J[1] -= 0.8 * J[0]
-    perm = torch.randperm(m)
-    np.testing.assert_allclose(agg(J).numpy(), agg(J[perm]).numpy(), atol=1e-6)
-
-
-@pytest.mark.parametrize("name", AGGREGATOR_NAMES)
-def test_weights_consistent_with_direction(name):
-    agg = transferkit.create("aggregator", name)
-    J = random_jacobian(3, 5, 8)
-    d, w = agg.aggregate(J)
-    assert w.shape == (3,)
-    np.testing.assert_allclose(d.numpy(), (w @ J).numpy(), atol=1e-8)
-
-
-@pytest.mark.parametrize("name", ["mgda", "upgrad"])
-def test_non_conflicting(name):
-    agg = transferkit.create("aggregator", name)
-    for seed in range(5):
-        J = random_jacobian(4, 6, 100 + seed)
-        J[1:] -= J[0]
-        assert torch.all(J @ agg(J) >= -1e-6)
+# permutation invariance, d = J^T w, non-conflicting ... for every registered aggregator:
+# test_aggregator_properties.py (the property bank in _asserts.py)
 
 
 def test_bad_parameters_raise_precise_messages():
