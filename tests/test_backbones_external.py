@@ -101,6 +101,17 @@ CASES = {
     "timm/vit_tiny_patch16_224": ({"img_size": 32}, lambda: images(), False),
     "efficientnet_lite0": ({}, lambda: images(), False),
     "all-MiniLM-L6-v2": ({}, None, False),
+    # prefix entries: built through a concrete name (PREFIX_NAMES)
+    "timm/<name>": ({}, lambda: images(), False),
+    "torchvision/<name>": ({}, lambda: images(), False),
+    "hf/<id or folder>": ({"pretrained": False}, None, False),
+}
+
+# prefix entry -> the concrete name its conformance case builds (a function of the test request)
+PREFIX_NAMES = {
+    "timm/<name>": lambda request: "timm/resnet10t",
+    "torchvision/<name>": lambda request: "torchvision/mobilenet_v3_small",
+    "hf/<id or folder>": lambda request: f"hf/{request.getfixturevalue('tiny_bert')}",
 }
 
 
@@ -113,9 +124,10 @@ def _registry_params():
     return out
 
 
-def _build(name, **kw):
+def _build(name, request=None, **kw):
     kwargs, make_x, _ = CASES[name]
-    model = create_backbone(name, **{**kwargs, **kw}).eval()
+    concrete = PREFIX_NAMES[name](request) if name in PREFIX_NAMES else name
+    model = create_backbone(concrete, **{**kwargs, **kw}).eval()
     x = model.encode(TEXTS) if make_x is None else make_x()
     return model, x
 
@@ -140,10 +152,10 @@ def _groups_cover_encoder(model):
 
 
 @pytest.mark.parametrize("name", _registry_params())
-def test_protocol_conformance(name):
-    if name not in CASES:
-        pytest.skip(f"no input recipe for backbone '{name}' in this suite")
-    model, x = _build(name, num_outputs=5)
+def test_protocol_conformance(name, request):
+    if name not in CASES:  # a new registration must be exercised, not skipped
+        pytest.fail(f"backbone '{name}' is registered but has no input recipe in CASES: add one")
+    model, x = _build(name, request, num_outputs=5)
     with torch.no_grad():
         feats = model.features(x)
         n = feats.shape[0]

@@ -8,6 +8,12 @@ method makes it available everywhere::
 
     transferkit.list_methods("finetune")
     transferkit.create("finetune", "l2_sp", alpha=0.01)
+
+A family may also accept *prefixed* names that no table could list in full (the backbone
+family's ``timm/<name>``, ``torchvision/<name>``, ``hf/<id or folder>``): :func:`register_prefix`
+adds one listed entry per prefix (``"timm/<name>"``, with an example name) and a resolver that
+:func:`get_method` and :func:`create` consult for any ``prefix/rest`` name, so every entry point
+accepts the same names and rejects the others with the same message.
 """
 
 from __future__ import annotations
@@ -21,7 +27,17 @@ from typing import Any, TypeVar
 
 from .exceptions import UnknownNameError, suggest
 
-__all__ = ["MethodInfo", "register", "list_methods", "list_families", "get_method", "create"]
+__all__ = [
+    "MethodInfo",
+    "check_params",
+    "create",
+    "get_method",
+    "list_families",
+    "list_methods",
+    "register",
+    "register_builder",
+    "register_prefix",
+]
 
 T = TypeVar("T")
 
@@ -39,6 +55,10 @@ _FAMILY_MODULES: dict[str, str] = {
 }
 
 _REGISTRY: dict[str, dict[str, MethodInfo]] = {}
+#: family -> prefix -> (resolver of the rest of the name, listed entry)
+_PREFIXES: dict[str, dict[str, tuple[Callable[[str], Callable[..., Any]], MethodInfo]]] = {}
+#: family -> builder(name, **params) that create() delegates to (e.g. create_backbone)
+_BUILDERS: dict[str, Callable[..., Any]] = {}
 _loaded = False
 
 
@@ -50,6 +70,13 @@ class MethodInfo:
     name: str
     factory: Callable[..., Any]
     description: str
+    #: for a prefix entry (``"timm/<name>"``): a concrete name it resolves, for tests and docs
+    example: str | None = None
+
+    @property
+    def is_prefix(self) -> bool:
+        """Whether this entry stands for every ``prefix/...`` name rather than one method."""
+        return self.example is not None
 
     def create(self, **params: Any) -> Any:
         return self.factory(**params)
@@ -77,6 +104,33 @@ def register(family: str, name: str, description: str | None = None) -> Callable
     return deco
 
 
+def register_prefix(
+    family: str,
+    prefix: str,
+    resolver: Callable[[str], Callable[..., Any]],
+    description: str,
+    example: str,
+    placeholder: str = "<name>",
+) -> None:
+    """Accept ``prefix/<rest>`` names in ``family``: ``resolver(rest)`` returns the factory or
+    raises :class:`UnknownNameError` naming the problem. The prefix is listed by
+    :func:`list_methods` as the entry ``prefix/<placeholder>`` (``example`` is a name it builds)."""
+    if "/" in prefix or not prefix:
+        raise ValueError(f"a prefix is a non-empty name without '/', got '{prefix}'")
+    table = _PREFIXES.setdefault(family, {})
+    if prefix in table and table[prefix][0] is not resolver:
+        raise ValueError(f"prefix {family}/{prefix}/ is registered twice")
+    entry = MethodInfo(family, f"{prefix}/{placeholder}", resolver, description, example)
+    table[prefix] = (resolver, entry)
+    _REGISTRY.setdefault(family, {})
+
+
+def register_builder(family: str, builder: Callable[..., Any]) -> None:
+    """Make :func:`create` for ``family`` call ``builder(name, **params)`` (one entry point:
+    ``create("backbone", n, **p)`` is ``create_backbone(n, **p)``)."""
+    _BUILDERS[family] = builder
+
+
 def _ensure_loaded() -> None:
     global _loaded
     if _loaded:
@@ -100,7 +154,11 @@ def list_methods(family: str | None = None) -> list[MethodInfo]:
             f"Families: {', '.join(sorted(_REGISTRY))}."
         )
     fams = [family] if family is not None else sorted(_REGISTRY)
-    return [_REGISTRY[f][n] for f in fams for n in sorted(_REGISTRY[f])]
+    out = []
+    for f in fams:
+        entries = {**_REGISTRY[f], **{e.name: e for _, e in _PREFIXES.get(f, {}).values()}}
+        out += [entries[n] for n in sorted(entries)]
+    return out
 
 
 def get_method(family: str, name: str) -> MethodInfo:
@@ -110,22 +168,42 @@ def get_method(family: str, name: str) -> MethodInfo:
     if table is None:
         list_methods(family)  # raises the family error
         raise AssertionError  # pragma: no cover
-    if name not in table:
-        raise UnknownNameError(
-            f"unknown {family} method '{name}'.{suggest(name, table)} "
-            f"Valid names: {', '.join(sorted(table))}."
-        )
-    return table[name]
+    if name in table:
+        return table[name]
+    prefixes = _PREFIXES.get(family, {})
+    prefix, sep, rest = name.partition("/")
+    if sep and prefix in prefixes:
+        resolver, entry = prefixes[prefix]
+        if not rest:
+            raise UnknownNameError(
+                f"{family} name '{name}' lacks the part after '{prefix}/' (e.g. '{entry.example}')"
+            )
+        return MethodInfo(family, name, resolver(rest), entry.description)
+    valid = [*sorted(table), *(e.name for _, e in prefixes.values())]
+    raise UnknownNameError(
+        f"unknown {family} method '{name}'.{suggest(name, valid)} "
+        f"Valid names: {', '.join(valid)}."
+    )
 
 
 def create(family: str, name: str, **params: Any) -> Any:
     """Instantiate ``family/name`` with keyword hyper-parameters."""
+    _ensure_loaded()
+    if family in _BUILDERS:
+        return _BUILDERS[family](name, **params)
     info = get_method(family, name)
+    check_params(info, params)
+    return info.factory(**params)
+
+
+def check_params(info: MethodInfo, params: dict[str, Any]) -> None:
+    """Raise :class:`UnknownNameError` listing the accepted names when ``info``'s factory does
+    not take ``params``."""
     try:
         inspect.signature(info.factory).bind(**params)
     except TypeError as err:
         valid = [p for p in inspect.signature(info.factory).parameters if p not in ("self",)]
         raise UnknownNameError(
-            f"bad parameters for {family} method '{name}': {err}. Accepted: {', '.join(valid)}."
+            f"bad parameters for {info.family} method '{info.name}': {err}. "
+            f"Accepted: {', '.join(valid)}."
         ) from None
-    return info.factory(**params)

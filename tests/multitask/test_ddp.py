@@ -38,7 +38,7 @@ SCRIPT = textwrap.dedent(
     init = [p.detach().clone() for p in model.parameters()]
     balancer, rep = {
         "mgda": (MGDA(), False), "mgda_ub": (MGDA(), True),
-        "pcgrad": (PCGrad(generator=torch.Generator().manual_seed(0)), False),
+        "pcgrad": (PCGrad(seed=0), False),
         "gradnorm": (GradNorm(2, alpha=1.0), False), "equal": (FixedWeighting(2), False),
     }[method]
     fit_multitask(model, tasks, balancer, data, representation_mode=rep, max_epochs=2, batch_size=32,

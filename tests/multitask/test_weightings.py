@@ -33,6 +33,49 @@ def test_uncertainty_matches_kendall_formula_and_grads():
     torch.testing.assert_close(uw.weights, c * torch.exp(-s))
 
 
+@pytest.mark.parametrize(
+    "kind,paper_total",
+    [
+        # Kendall et al. 2018 eq. 5 (Gaussian likelihood): L / (2 sigma^2) + log sigma
+        ("regression", lambda L, s2: L / (2 * s2) + math.log(math.sqrt(s2))),
+        # eq. 10 (softmax likelihood): L / sigma^2 + log sigma
+        ("classification", lambda L, s2: L / s2 + math.log(math.sqrt(s2))),
+    ],
+)
+def test_uncertainty_each_task_type_against_the_papers_formula(kind, paper_total):
+    sigma2 = [0.5, 2.0, 4.0]
+    losses = [1.3, 0.2, 2.5]
+    uw = UncertaintyWeighting(3, task_types=[kind] * 3)
+    with torch.no_grad():
+        uw.log_vars.copy_(torch.log(torch.tensor(sigma2)))
+    total = uw(torch.tensor(losses))
+    assert total.item() == pytest.approx(sum(paper_total(L, s2) for L, s2 in zip(losses, sigma2)), rel=1e-6)
+    factor = 0.5 if kind == "regression" else 1.0
+    torch.testing.assert_close(uw.weights, torch.tensor([factor / s2 for s2 in sigma2]))
+
+
+def test_uncertainty_task_types_from_task_kinds():
+    from transferkit.multitask import TASK_KINDS, Task, kendall_task_type
+
+    assert {k: kendall_task_type(k) for k in TASK_KINDS} == {
+        "classification": "classification", "multilabel": "classification",
+        "dense_classification": "classification", "regression": "regression",
+        "dense_regression": "regression",
+    }
+    tasks = [Task("depth", 1, kind="dense_regression"), Task("seg", 4, kind="dense_classification")]
+    uw = transferkit.create(
+        "weighting", "uncertainty", num_tasks=2, task_types=[kendall_task_type(t.kind) for t in tasks]
+    )
+    assert uw.task_types == ["regression", "classification"]
+    torch.testing.assert_close(uw.weights, torch.tensor([0.5, 1.0]))
+    with pytest.raises(ValueError, match="no uncertainty task type for task kind 'ranking'"):
+        kendall_task_type("ranking")
+    with pytest.raises(ValueError, match="one entry per task, got the string"):
+        UncertaintyWeighting(1, task_types="regression")
+    with pytest.raises(ValueError, match="must be 'regression' or 'classification', got 'regresion'"):
+        UncertaintyWeighting(1, task_types=["regresion"])
+
+
 def test_uncertainty_optimum_is_sigma2_equals_scaled_loss():
     # minimiser of c e^{-s} L + s/2 over s is e^{s} = 2 c L
     uw = UncertaintyWeighting(1, task_types=["regression"])

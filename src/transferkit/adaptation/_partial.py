@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -93,24 +94,49 @@ class SAN(_ClassWeighted):
         loss = entropy_weight * mean_t H(p_t)
                + 1/(n_s+n_t) sum_k gamma_k sum_i p_i^k BCE(D_k(GRL(f_i)), d_i)
 
+    Two estimates of the class weights ``gamma`` (``class_weighting``):
+
+    * ``"target_max"`` (default): the authors' code (github.com/thuml/SAN,
+      ``pytorch/src/train_san_w_t.py``): the training loop refreshes ``gamma`` over the *whole*
+      target set (:meth:`update_class_weights`, once per epoch in
+      :func:`~transferkit.training.adaptation.fit_adaptation`) and divides it by its maximum;
+    * ``"batch_mean"``: the paper's eq. 6, ``gamma_k = 1/n_t sum_j p_j^k`` over the current
+      target mini-batch (predictions held constant), not renormalised.
+
+    ``"target_max"`` is the default because it is what produced the paper's reported results,
+    because dividing by the maximum keeps the weights of the present classes near 1 (so the
+    adversarial term has DANN's scale and the trade-off ``lambda`` keeps its meaning whatever
+    the number of classes, while batch means sum to 1 and shrink it by about ``C``), and
+    because a whole-target estimate does not swing with a mini-batch that misses a class.
+
     Args:
         feature_dim: feature dimension.
         num_classes: number of source classes (= discriminators).
         hidden: hidden widths of each discriminator ((1024, 1024) in the paper).
         entropy_weight: weight of the target entropy term (1 in eq. 7).
         grl_coeff: initial reversal coefficient (the paper's lambda, scheduled).
+        class_weighting: ``"target_max"`` (authors' code) or ``"batch_mean"`` (paper's eq. 6).
     """
 
     uses_grl = True
 
     def __init__(self, feature_dim: int, num_classes: int, hidden: Sequence[int] = (1024, 1024),
-                 entropy_weight: float = 1.0, grl_coeff: float = 1.0):
+                 entropy_weight: float = 1.0, grl_coeff: float = 1.0,
+                 class_weighting: Literal["target_max", "batch_mean"] = "target_max"):
         super().__init__()
+        if class_weighting not in ("target_max", "batch_mean"):
+            raise ValueError(
+                f"class_weighting must be 'target_max' or 'batch_mean', got {class_weighting!r}"
+            )
+        self.class_weighting = class_weighting
+        # batch_mean computes gamma inside forward: nothing for a training loop to refresh
+        self.has_class_weights = class_weighting == "target_max"
         feature_dim = check_positive_int("feature_dim", feature_dim)
         num_classes = check_positive_int("num_classes", num_classes)
         self.entropy_weight = check_nonneg("entropy_weight", entropy_weight)
         self._hparams = {"feature_dim": feature_dim, "num_classes": num_classes,
-                         "hidden": tuple(hidden), "entropy_weight": self.entropy_weight}
+                         "hidden": tuple(hidden), "entropy_weight": self.entropy_weight,
+                         "class_weighting": class_weighting}
         self.grl = GradientReversal(check_nonneg("grl_coeff", grl_coeff))
         self.discriminators = _GroupedMLP(feature_dim, hidden, num_classes)
         self._init_weights(num_classes)
@@ -125,7 +151,11 @@ class SAN(_ClassWeighted):
         labels = torch.cat([d.new_ones(ns), d.new_zeros(f_t.shape[0])])[:, None].expand_as(d)
         bce = F.binary_cross_entropy_with_logits(d, labels, reduction="none")
         probs = torch.cat([logits_s, logits_t]).detach().softmax(1)
-        adv = (bce * probs * self.class_weights).sum() / d.shape[0]
+        if self.class_weighting == "batch_mean":  # eq. 6: the target batch's mean prediction
+            gamma = probs[ns:].mean(0)
+        else:
+            gamma = self.class_weights
+        adv = (bce * probs * gamma).sum() / d.shape[0]
         ent = entropy(logits_t.softmax(1)).mean()
         return adv + self.entropy_weight * ent
 

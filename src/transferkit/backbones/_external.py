@@ -42,7 +42,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .._registry import register
+from .._registry import register, register_prefix
 from .._utils import require
 from ..exceptions import ConfigError, TransferkitError, UnknownNameError
 from ._base import Backbone
@@ -386,13 +386,7 @@ def torchvision_backbone(
     ``model_kwargs`` go to the torchvision builder (e.g. ``image_size=32`` for a ViT).
     """
     tv = require("torchvision", "vision")
-    valid = tv.models.list_models(module=tv.models)
-    if model_name not in valid:
-        from ..exceptions import suggest
-
-        raise UnknownNameError(
-            f"unknown torchvision model '{model_name}'.{suggest(model_name, valid)}"
-        )
+    _check_torchvision_name(model_name)
     model = tv.models.get_model(model_name, weights=None, **model_kwargs)
     if pretrained:
         model.load_state_dict(_torchvision_state_dict(model_name))
@@ -500,12 +494,7 @@ def timm_backbone(
 ) -> TimmBackbone:
     """``timm/<model_name>``: a timm model; ``model_kwargs`` go to ``timm.create_model``."""
     timm = require("timm", "vision")
-    if not timm.is_model(model_name):
-        from ..exceptions import suggest
-
-        raise UnknownNameError(
-            f"unknown timm model '{model_name}'.{suggest(model_name, timm.list_models())}"
-        )
+    _check_timm_name(model_name)
     if pretrained:
         cached = _timm_cached_file(model_name)
         if cached is None:
@@ -785,19 +774,75 @@ for _fn in _PREFIXES.values():
     _fn.keeps_pretrained_head = True  # type: ignore[attr-defined]
 
 
-def resolve_prefixed(name: str) -> Any | None:
-    """A factory for ``torchvision/…``, ``timm/…`` or ``hf/…`` names, else None."""
-    prefix, sep, rest = name.partition("/")
-    if not sep or prefix not in _PREFIXES or not rest:
-        return None
+def _check_timm_name(model_name: str) -> None:
+    timm = require("timm", "vision")
+    if not timm.is_model(model_name):
+        from ..exceptions import suggest
+
+        raise UnknownNameError(
+            f"unknown timm model '{model_name}'.{suggest(model_name, timm.list_models())} "
+            "timm.list_models() lists the valid names."
+        )
+
+
+def _check_torchvision_name(model_name: str) -> None:
+    tv = require("torchvision", "vision")
+    valid = tv.models.list_models(module=tv.models)
+    if model_name not in valid:
+        from ..exceptions import suggest
+
+        raise UnknownNameError(
+            f"unknown torchvision model '{model_name}'.{suggest(model_name, valid)}"
+        )
+
+
+_NAME_CHECKS = {"torchvision": _check_torchvision_name, "timm": _check_timm_name}
+
+
+def _prefix_resolver(prefix: str) -> Any:
     factory = _PREFIXES[prefix]
+    check = _NAME_CHECKS.get(prefix)
 
-    def build(pretrained: bool = False, num_outputs: int | None = 0, **params: Any) -> Backbone:
-        return factory(rest, pretrained=pretrained, num_outputs=num_outputs, **params)
+    def resolve(rest: str) -> Any:
+        """The factory of ``prefix/rest``; an unknown model name fails here, with suggestions."""
+        if check is not None:
+            check(rest)
 
-    build.keeps_pretrained_head = True  # type: ignore[attr-defined]
-    build.__doc__ = factory.__doc__
-    return build
+        def build(pretrained: bool = False, num_outputs: int | None = 0, **params: Any) -> Backbone:
+            return factory(rest, pretrained=pretrained, num_outputs=num_outputs, **params)
+
+        build.keeps_pretrained_head = True  # type: ignore[attr-defined]
+        build.__doc__ = factory.__doc__
+        return build
+
+    return resolve
+
+
+_RESOLVERS = {prefix: _prefix_resolver(prefix) for prefix in _PREFIXES}
+
+register_prefix(
+    "backbone", "torchvision", _RESOLVERS["torchvision"],
+    "any torchvision classification model (ResNet, VGG, ViT, EfficientNet, ...) behind the "
+    "backbone protocol", example="torchvision/resnet18",
+)
+register_prefix(
+    "backbone", "timm", _RESOLVERS["timm"],
+    "any timm model through its feature/head API", example="timm/resnet10t",
+)
+register_prefix(
+    "backbone", "hf", _RESOLVERS["hf"],
+    "a Hugging Face text encoder (BERT and kin) from a hub id or a local folder",
+    example="hf/bert-base-uncased", placeholder="<id or folder>",
+)
+
+
+def resolve_prefixed(name: str) -> Any | None:
+    """A factory for ``torchvision/…``, ``timm/…`` or ``hf/…`` names, else None (an unknown
+    model name of a known library raises :class:`UnknownNameError`)."""
+    prefix, sep, rest = name.partition("/")
+    if not sep or prefix not in _RESOLVERS or not rest:
+        return None
+    return _RESOLVERS[prefix](rest)
 
 
 def _register_named(name: str) -> None:

@@ -27,7 +27,7 @@ from ._simple_aggregators import Mean, Sum
 from ._soft_sharing import SoftSharing
 from ._task import TASK_KINDS, Task, label_mask, masked_loss, masked_metric
 from ._torchjd_adapter import TorchJDAggregator
-from ._uncertainty import UncertaintyWeighting
+from ._uncertainty import UncertaintyWeighting, kendall_task_type
 from ._upgrad import UPGrad, project_weights_dual_cone
 from ._weighting_base import Weighting
 
@@ -53,6 +53,7 @@ __all__ = [
     "TorchJDAggregator",
     "UPGrad",
     "UncertaintyWeighting",
+    "kendall_task_type",
     "Weighting",
     "frank_wolfe_min_norm_weights",
     "gramian",

@@ -6,8 +6,8 @@ direction ``d`` (``[n]``). Every aggregator here is *Gramian-based*: it picks we
 also what makes MGDA-UB cheap, see :func:`~transferkit.multitask.mtl_backward`).
 
 Aggregators hold hyper-parameters only, no training state: calling one twice on the same
-matrix gives the same answer (PCGrad's random task order is drawn from an explicit
-``torch.Generator`` when one is given).
+matrix gives the same answer, except PCGrad, whose random task orders come from a generator it
+owns (seeded at construction); no aggregator reads or advances torch's global RNG.
 """
 
 from __future__ import annotations
@@ -49,5 +49,8 @@ class Aggregator:
             raise ValueError(f"a Gramian must be square [m, m], got shape {tuple(G.shape)}")
 
     def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        params = ", ".join(
+            f"{k}={v!r}" for k, v in vars(self).items()
+            if not k.startswith("_") and not k.endswith("_")  # fitted attributes end in "_"
+        )
         return f"{type(self).__name__}({params})"

@@ -22,20 +22,32 @@ __all__ = ["PCGrad"]
 class PCGrad(Aggregator):
     """PCGrad (Yu et al. 2020, Alg. 1); the update is the *sum* of projected gradients.
 
+    The random task orders come from a ``torch.Generator`` this aggregator owns, seeded with
+    ``seed`` at construction: calls never read or advance torch's global RNG, and two
+    ``PCGrad(seed=s)`` draw the same sequence of orders (one ``torch.randperm(m)`` per task, in
+    task order, per call; the paper draws a fresh order at every step, so successive calls on
+    the same Jacobian may differ). :meth:`reset` rewinds the stream to ``seed``.
+
     Args:
-        generator: ``torch.Generator`` drawing the random task orders; ``None`` uses torch's
-            global generator (one ``torch.randperm(m)`` per task, in task order).
+        seed: seed of the aggregator's own generator (any int; default 0).
     """
 
-    def __init__(self, generator: torch.Generator | None = None) -> None:
-        self.generator = generator
+    def __init__(self, seed: int = 0) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        self.seed = seed
+        self._generator = torch.Generator().manual_seed(seed)
+
+    def reset(self) -> None:
+        """Rewind the task-order stream to its start (``seed``)."""
+        self._generator.manual_seed(self.seed)
 
     def weights(self, gramian: Tensor) -> Tensor:
         self._check_gramian(gramian)
         G = gramian.detach().cpu().double().numpy()
         m = G.shape[0]
         # the m random orders, drawn as before: one randperm per task, in task order
-        orders = np.stack([torch.randperm(m, generator=self.generator).numpy() for _ in range(m)])
+        orders = np.stack([torch.randperm(m, generator=self._generator).numpy() for _ in range(m)])
         # row i of C holds the coefficients of g_i^PC = C[i] @ J; the m projections run side by
         # side, one position of the random orders at a time (m vectorised steps, not m^2 loops)
         C = np.eye(m)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import resource
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import lightning as L
 import torch
@@ -22,7 +25,10 @@ from ..finetune._base import FineTuneStrategy
 from ._data import encode_inputs, make_loader
 from ._supervised import FineTuneModule, OptimConfig
 
-__all__ = ["TrainerConfig", "FitResult", "fit_finetune", "quiet_lightning", "peak_memory_mb"]
+__all__ = ["TrainerConfig", "FitResult", "fit_finetune", "quiet_lightning", "quietly", "peak_memory_mb"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -53,17 +59,49 @@ class FitResult:
     best_val_acc: float | None
 
 
-def quiet_lightning() -> None:
-    """Silence Lightning's start-up banners and CPU-only hints; keep real warnings."""
-    for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    for pattern in (
-        ".*does not have many workers.*", ".*GPU available but not used.*",
-        ".*LeafSpec.*", r".*module\(s\) in eval mode.*", ".*is deprecated.*", ".*The number of training batches.*",
-        ".*Checkpoint directory.*exists and is not empty.*",
-        ".*`validation_step` but have no `val_dataloader`.*", ".*precision.*is supported by.*",
-    ):
-        warnings.filterwarnings("ignore", pattern)
+_LIGHTNING_LOGGERS = ("lightning.pytorch", "lightning.fabric", "lightning")
+_NOISE = (
+    ".*does not have many workers.*", ".*GPU available but not used.*",
+    ".*LeafSpec.*", r".*module\(s\) in eval mode.*", ".*is deprecated.*", ".*The number of training batches.*",
+    ".*Checkpoint directory.*exists and is not empty.*",
+    ".*validation_step.*val_dataloader.*", ".*precision.*is supported by.*",
+)
+
+
+@contextlib.contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Within the block, silence Lightning's start-up banners and CPU-only hints.
+
+    A context manager: the warning filters are added inside :func:`warnings.catch_warnings`
+    and the Lightning loggers' levels are put back on exit, so the caller's own warnings
+    (a ``DeprecationWarning`` of theirs included) and logging setup are untouched after a fit::
+
+        with quiet_lightning():
+            trainer.fit(module, loader)
+    """
+    loggers = [logging.getLogger(name) for name in _LIGHTNING_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    with warnings.catch_warnings():
+        for pattern in _NOISE:
+            warnings.filterwarnings("ignore", pattern)
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in zip(loggers, levels):
+                lg.setLevel(level)
+
+
+def quietly(fit: Callable[P, R]) -> Callable[P, R]:
+    """Run ``fit`` inside :func:`quiet_lightning` (the Trainer's construction included)."""
+
+    @functools.wraps(fit)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with quiet_lightning():
+            return fit(*args, **kwargs)
+
+    return wrapper
 
 
 def peak_memory_mb() -> float:
@@ -74,6 +112,7 @@ def peak_memory_mb() -> float:
     return rss / 2**20 if sys.platform == "darwin" else rss / 2**10
 
 
+@quietly
 def fit_finetune(
     model: nn.Module,
     strategy: FineTuneStrategy,
@@ -90,7 +129,6 @@ def fit_finetune(
     With ``ckpt_dir`` a ``last.ckpt`` is written each epoch; ``resume=True`` continues from it.
     Returns the best-on-validation model (the last one when there is no validation split).
     """
-    quiet_lightning()
     L.seed_everything(seed, workers=True, verbose=False)
     train_loader = make_loader(
         train, trainer.batch_size, shuffle=True, seed=seed, backbone=model,

@@ -31,6 +31,7 @@ from .._utils import count_parameters
 from ..adaptation import AdaptationMethod, GRLSchedule, LRAnnealing
 from ..data._base import Domain, check_same_input_shape
 from ..exceptions import DataError
+from ._fit import quietly
 
 __all__ = [
     "AdaptFitResult",
@@ -297,6 +298,7 @@ class AdaptFitResult:
     module: AdaptationModule | None = field(default=None, repr=False)
 
 
+@quietly
 def fit_adaptation(backbone: nn.Module, method: AdaptationMethod, source: Domain, target: Domain,
                    *, target_eval: Domain | None = None, source_eval: Domain | None = None,
                    epochs: int = 10, batch_size: int = 64, steps_per_epoch: int | None = None,
@@ -309,15 +311,11 @@ def fit_adaptation(backbone: nn.Module, method: AdaptationMethod, source: Domain
     is measured on ``source_eval`` (default ``source``) against ``target_eval`` (default
     ``target``).
     """
-    from ._fit import peak_memory_mb, quiet_lightning
+    from ._fit import peak_memory_mb
 
     if epochs <= 0:
         raise ValueError(f"epochs must be > 0, got {epochs}")
     optim = optim or AdaptOptimConfig()
-    quiet_lightning()
-    import warnings
-
-    warnings.filterwarnings("ignore", ".*validation_step.*val_dataloader.*")
     L.seed_everything(seed, workers=True, verbose=False)
     train_loader = paired_loader(source, target.without_labels() if target.y is not None else target,
                                  batch_size, shuffle=True, steps=steps_per_epoch, seed=seed)

@@ -41,6 +41,7 @@ from ..multitask import (
     mtl_backward,
 )
 from ..multitask._backward import reduce_grads
+from ._fit import quietly
 
 __all__ = [
     "MultiTaskFitResult",
@@ -235,6 +236,7 @@ def evaluate_multitask(
     return {k: sums[k] / counts[k] for k in sums}
 
 
+@quietly
 def fit_multitask(
     model: MultiTaskModel,
     tasks: Sequence[Task],
@@ -253,9 +255,6 @@ def fit_multitask(
     trainer_extra: dict[str, Any] | None = None,
 ) -> MultiTaskFitResult:
     """Train ``model`` on ``train`` with a Lightning Trainer; returns the model and weight curve."""
-    from ._fit import quiet_lightning
-
-    quiet_lightning()
     L.seed_everything(seed, workers=True, verbose=False)
     module = MultiTaskModule(model, tasks, balancer, representation_mode, lr, optimizer, weight_decay)
     kwargs: dict[str, Any] = {
