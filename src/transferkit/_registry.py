@@ -35,6 +35,9 @@ _FAMILY_MODULES: dict[str, str] = {
     "aggregator": "transferkit.multitask",
     "adaptation": "transferkit.adaptation",
     "scorer": "transferkit.adaptation",
+    "instance": "transferkit.instance",
+    "feature": "transferkit.feature",
+    "parameter": "transferkit.parameter",
 }
 
 _REGISTRY: dict[str, dict[str, MethodInfo]] = {}
