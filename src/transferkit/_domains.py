@@ -346,10 +346,20 @@ class DomainEstimator:
         return self._base().classes_
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Accuracy (classifier) or R² (regressor) of the predictions on target rows ``X``."""
+        """Accuracy (classifier) or R² (regressor) on the labelled rows of ``X`` (as target rows).
+
+        Rows whose label is ``-1``/``NaN`` (unlabelled) are left out, so scoring a held-out
+        fold of packed data does not count the unlabelled target rows as a class.
+        """
         from sklearn.base import is_classifier
         from sklearn.metrics import accuracy_score, r2_score
 
+        y = np.asarray(y)
+        keep = ~_unlabelled(y, regression=not is_classifier(self._base()))
+        if not keep.all():
+            X = X[keep]
+            y = y[keep]
+            sample_weight = None if sample_weight is None else np.asarray(sample_weight)[keep]
         pred = self.predict(X)
         if is_classifier(self._base()):
             return float(accuracy_score(y, pred, sample_weight=sample_weight))
@@ -386,3 +396,20 @@ def fit_weighted(estimator: Any, X: Any, y: np.ndarray, w: np.ndarray | None, ow
         return est.fit(X, y)
     check_accepts_sample_weight(est, owner)
     return est.fit(X, y, sample_weight=w)
+
+
+class LabelledScore:
+    """Mixin: ``score`` on the labelled rows only (accuracy for classifiers, R² otherwise)."""
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        from sklearn.base import is_classifier
+        from sklearn.metrics import accuracy_score, r2_score
+
+        y = np.asarray(y)
+        clf = is_classifier(self)
+        keep = ~_unlabelled(y, regression=not clf)
+        sw = None if sample_weight is None else np.asarray(sample_weight)[keep]
+        pred = self.predict(X[keep] if not keep.all() else X)  # type: ignore[attr-defined]
+        if clf:
+            return float(accuracy_score(y[keep], pred, sample_weight=sw))
+        return float(r2_score(y[keep], pred, sample_weight=sw))

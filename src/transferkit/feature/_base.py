@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._domains import Domains, DomainEstimator, check_X, fit_weighted, split_domains
+from .._domains import DomainEstimator, Domains, check_X, fit_weighted, split_domains
 from ..exceptions import DataError
 
 

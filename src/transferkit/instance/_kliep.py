@@ -140,7 +140,8 @@ class KLIEP(DomainEstimator, BaseEstimator):
         gammas = self._candidates(d.X)
         rng = np.random.default_rng(self.random_state)
         m = min(self.n_centers, nt)
-        self.centers_ = Xt[np.sort(rng.choice(nt, size=m, replace=False))]
+        cidx = np.sort(rng.choice(nt, size=m, replace=False))
+        self.centers_ = Xt[cidx]
         self.cv_log_likelihood_ = {}
         if len(gammas) > 1:
             if not (isinstance(self.cv, int) and 2 <= self.cv <= nt):
@@ -153,8 +154,12 @@ class KLIEP(DomainEstimator, BaseEstimator):
                 for k in range(self.cv):
                     test = folds[k]
                     train = np.concatenate([folds[j] for j in range(self.cv) if j != k])
-                    alpha, _ = kliep_alpha(At[train], b, tol=self.tol, max_iter=self.max_iter)
-                    ll.append(np.mean(np.log(np.maximum(At[test] @ alpha, 1e-300))))
+                    # centres from the training folds only: a held-out row that is also a
+                    # centre would reward ever narrower kernels
+                    keep = ~np.isin(cidx, test)
+                    alpha, _ = kliep_alpha(At[np.ix_(train, keep)], b[keep], tol=self.tol,
+                                           max_iter=self.max_iter)
+                    ll.append(np.mean(np.log(np.maximum(At[np.ix_(test, keep)] @ alpha, 1e-300))))
                 self.cv_log_likelihood_[g] = float(np.mean(ll))
             self.gamma_ = max(self.cv_log_likelihood_, key=self.cv_log_likelihood_.get)
         else:

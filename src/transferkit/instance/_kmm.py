@@ -58,7 +58,7 @@ def kmm_weights(
     ``O(n n_components)`` instead of ``O(n^2)`` and nothing of size ``n x n`` is stored.
     Returns the weights and ``info`` (objective, iterations, convergence, lipschitz).
     """
-    from scipy.sparse.linalg import LinearOperator, eigsh
+    from scipy.sparse.linalg import eigsh
     from sklearn.metrics.pairwise import rbf_kernel
 
     ns, nt = Xs.shape[0], Xt.shape[0]
@@ -91,7 +91,6 @@ def kmm_weights(
 
         G = Ps.T @ Ps
         lam = float(np.linalg.eigvalsh(G)[-1])
-        _ = LinearOperator
     else:
         raise ConfigError(f"approximation must be None or 'nystroem', got {approximation!r}")
     L = 1.0001 * lam
@@ -110,7 +109,8 @@ def kmm_weights(
                                             max_iter=max_iter)
     if not ok:
         logger.warning("KMM: projected gradient stopped at max_iter=%d before tol=%g", max_iter, tol)
-    obj = 0.5 * beta @ matvec(beta) - kappa @ beta
+    Kb = K @ beta if approximation is None else matvec(beta)
+    obj = 0.5 * beta @ Kb - kappa @ beta
     return beta, {"objective": float(obj), "n_iter": n_iter, "converged": ok, "lipschitz": lam}
 
 

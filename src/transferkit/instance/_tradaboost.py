@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
 
-from .._domains import check_accepts_sample_weight, check_X, split_domains
+from .._domains import LabelledScore, check_accepts_sample_weight, check_X, split_domains
 from .._registry import register
 from ..exceptions import ConfigError, DataError
 
@@ -92,7 +92,7 @@ class _TransferBoost(BaseEstimator):
 
 
 @register("instance", "tradaboost")
-class TrAdaBoost(ClassifierMixin, _TransferBoost):
+class TrAdaBoost(LabelledScore, ClassifierMixin, _TransferBoost):
     """TrAdaBoost: boosting that down-weights misfit source rows and up-weights misfit target rows.
 
     Dai, Yang, Xue & Yu, "Boosting for Transfer Learning", ICML 2007, Algorithm 1: at step
@@ -152,7 +152,7 @@ class TrAdaBoost(ClassifierMixin, _TransferBoost):
 
 
 @register("instance", "tradaboost_r2")
-class TrAdaBoostR2(RegressorMixin, _TransferBoost):
+class TrAdaBoostR2(LabelledScore, RegressorMixin, _TransferBoost):
     """TrAdaBoost.R2: TrAdaBoost for regression with AdaBoost.R2's adjusted errors.
 
     Pardoe & Stone, "Boosting for Regression Transfer", ICML 2010, Sec. 3 (TrAdaBoost.R2,
@@ -161,6 +161,8 @@ class TrAdaBoostR2(RegressorMixin, _TransferBoost):
     ``eps_t`` the weighted target error, ``beta_t = eps_t/(1 - eps_t)``; source rows are
     multiplied by ``beta^e_i``, target rows by ``beta_t^-e_i``; the prediction is the
     weighted median of ``h_t``, ``t = N/2..N``, with weights ``ln(1/beta_t)``.
+
+    Unlabelled target rows have ``y = NaN`` (``-1`` is a valid regression target).
 
     Args:
         estimator: base regressor accepting ``sample_weight`` (default a depth-3 tree).

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from .._domains import check_X, split_domains
+from .._domains import LabelledScore, check_X, split_domains
 from .._registry import register
 from ..exceptions import ConfigError, DataError
 from ._tree import EditableTree
@@ -146,7 +146,7 @@ def _is_fitted(est: Any) -> bool:
         return False
 
 
-class _TreeTransferBase(ClassifierMixin, BaseEstimator):
+class _TreeTransferBase(LabelledScore, ClassifierMixin, BaseEstimator):
     _name = ""
     _kind: Any = None
 
