@@ -38,39 +38,49 @@ def kliep_alpha(A: np.ndarray, b: np.ndarray, *, tol: float = 1e-6, max_iter: in
     fixed components ``A_jl / b_l`` on the simplex, whose EM update
     ``alpha_l <- alpha_l * mean_j (A_jl / (A alpha)_j) / b_l`` keeps ``b'alpha = 1`` and
     ``alpha >= 0`` exactly and increases the objective at every step; it is accelerated by
-    SQUAREM extrapolation (Varadhan & Roland 2008) with a monotone safeguard. Stops when the
-    objective gains less than ``tol``. Returns ``(alpha, n_iter)``.
+    SQUAREM extrapolation (Varadhan & Roland 2008) with a monotone safeguard. Stops when one
+    EM step gains less than ``tol`` in the objective. ``alpha0`` warm-starts the iteration.
+    Returns ``(alpha, n_iter)``.
     """
     nt, m = A.shape
     if np.any(b <= 0):
         raise ConfigError("KLIEP: a basis centre has zero mean kernel value on the source rows; "
                           "increase the kernel width (smaller gamma)")
-    alpha = np.full(m, 1.0 / b.sum()) if alpha0 is None else alpha0.copy()
+    if alpha0 is None:
+        alpha = np.full(m, 1.0 / b.sum())
+    else:  # warm start: any non-negative vector, rescaled onto b'alpha = 1
+        alpha = np.maximum(np.asarray(alpha0, dtype=float), 0.0) + 1e-12 / b.sum()
+        alpha /= b @ alpha
     tiny = np.finfo(float).tiny
+    scale = 1.0 / (nt * b)
 
-    def em(a: np.ndarray) -> np.ndarray:
-        return a * (A.T @ (1.0 / np.maximum(A @ a, tiny))) / (nt * b)
+    def em(a: np.ndarray) -> tuple[np.ndarray, float]:
+        """One EM step from ``a`` and the objective at ``a`` (from the same product)."""
+        Aa = np.maximum(A @ a, tiny)
+        return a * (A.T @ (1.0 / Aa)) * scale, float(np.log(Aa).sum() / nt)
 
-    def obj(a: np.ndarray) -> float:
-        return float(np.mean(np.log(np.maximum(A @ a, tiny))))
-
-    f = obj(alpha)
     for it in range(1, max_iter + 1):
-        a1 = em(alpha)
-        a2 = em(a1)
+        a1, f0 = em(alpha)
+        a2, f1 = em(a1)
+        if f1 - f0 < tol:
+            return a2, it
         r, v = a1 - alpha, a2 - 2 * a1 + alpha
-        vn = np.linalg.norm(v)
-        step = -np.linalg.norm(r) / vn if vn > 0 else -1.0
-        cand = np.maximum(alpha - 2 * step * r + step * step * v, 0.0)
-        if cand.sum() > 0:
+        vn = float(np.sqrt(v @ v))
+        step = -float(np.sqrt(r @ r)) / vn if vn > 0 else -1.0
+        step = max(step, -1e3)
+        # EM never revives a zero coefficient, so the extrapolation must stay positive:
+        # halve the step towards -1 (the plain double EM step) until it does
+        cand = alpha - 2 * step * r + step * step * v
+        while step < -1.0 and not np.all(cand > 0):
+            step = 0.5 * (step - 1.0)
+            cand = alpha - 2 * step * r + step * step * v
+        if step < -1.0:
             cand /= b @ cand
-            cand = em(cand)
-        fc = obj(cand) if cand.sum() > 0 else -np.inf
-        f2 = obj(a2)
-        new, fn = (cand, fc) if fc >= f2 else (a2, f2)
-        if fn - f < tol:
-            return (new if fn >= f else alpha), it
-        alpha, f = new, fn
+            cand_em, fc = em(cand)
+            # monotone safeguard: keep the extrapolation only if it is no worse than a1
+            alpha = cand_em if fc >= f1 else a2
+        else:
+            alpha = a2
     logger.warning("KLIEP: max_iter=%d reached before tol=%g", max_iter, tol)
     return alpha, max_iter
 
@@ -94,7 +104,8 @@ class KLIEP(DomainEstimator, BaseEstimator):
             ``DEFAULT_GAMMA_FACTORS`` (our candidate grid).
         n_centers: number of basis centres drawn from the target rows.
         cv: folds of the likelihood cross-validation (used when several widths are given).
-        tol, max_iter: stopping rule of the solver (:func:`kliep_alpha`).
+        tol, max_iter: stopping rule of the solver (:func:`kliep_alpha`); the
+            cross-validation fits stop at ``10 * tol`` (they only rank the widths).
         random_state: seed of the centre draw and the folds.
 
     Attributes:
@@ -127,7 +138,7 @@ class KLIEP(DomainEstimator, BaseEstimator):
         return gammas
 
     def fit(self, X: Any, y: Any = None, sample_domain: Any = None) -> KLIEP:
-        from sklearn.metrics.pairwise import rbf_kernel
+        from sklearn.metrics.pairwise import euclidean_distances
 
         check_positive("n_centers", self.n_centers)
         check_positive("tol", self.tol)
@@ -143,31 +154,43 @@ class KLIEP(DomainEstimator, BaseEstimator):
         cidx = np.sort(rng.choice(nt, size=m, replace=False))
         self.centers_ = Xt[cidx]
         self.cv_log_likelihood_ = {}
+        # squared distances once; each width is then one exponential
+        Dt = euclidean_distances(Xt, self.centers_, squared=True)
+        Ds = euclidean_distances(Xs, self.centers_, squared=True)
         if len(gammas) > 1:
             if not (isinstance(self.cv, int) and 2 <= self.cv <= nt):
                 raise ConfigError(f"cv must be an int in [2, n_target={nt}], got {self.cv!r}")
             folds = np.array_split(rng.permutation(nt), self.cv)
+            fold_alpha: dict[float, np.ndarray] = {}
             for g in gammas:
-                At = rbf_kernel(Xt, self.centers_, gamma=g)
-                b = rbf_kernel(Xs, self.centers_, gamma=g).mean(axis=0)
+                At = np.exp(-g * Dt)
+                b = np.exp(-g * Ds).mean(axis=0)
                 ll = []
+                warm = np.zeros(m)
                 for k in range(self.cv):
                     test = folds[k]
                     train = np.concatenate([folds[j] for j in range(self.cv) if j != k])
                     # centres from the training folds only: a held-out row that is also a
                     # centre would reward ever narrower kernels
                     keep = ~np.isin(cidx, test)
-                    alpha, _ = kliep_alpha(At[np.ix_(train, keep)], b[keep], tol=self.tol,
-                                           max_iter=self.max_iter)
+                    # warm start from the previous fold (the folds share most rows)
+                    alpha, _ = kliep_alpha(At[np.ix_(train, keep)], b[keep], tol=10 * self.tol,
+                                           max_iter=self.max_iter,
+                                           alpha0=warm[keep] if k else None)
+                    warm[:] = 0.0
+                    warm[keep] = alpha
                     ll.append(np.mean(np.log(np.maximum(At[np.ix_(test, keep)] @ alpha, 1e-300))))
                 self.cv_log_likelihood_[g] = float(np.mean(ll))
+                fold_alpha[g] = warm.copy()
             self.gamma_ = max(self.cv_log_likelihood_, key=self.cv_log_likelihood_.get)
+            alpha0 = fold_alpha[self.gamma_]
         else:
             self.gamma_ = gammas[0]
-        At = rbf_kernel(Xt, self.centers_, gamma=self.gamma_)
-        Ks = rbf_kernel(Xs, self.centers_, gamma=self.gamma_)
+            alpha0 = None
+        At = np.exp(-self.gamma_ * Dt)
+        Ks = np.exp(-self.gamma_ * Ds)
         self.alpha_, self.n_iter_ = kliep_alpha(At, Ks.mean(axis=0), tol=self.tol,
-                                                max_iter=self.max_iter)
+                                                max_iter=self.max_iter, alpha0=alpha0)
         self.source_weights_ = Ks @ self.alpha_
         self.log_likelihood_ = float(np.mean(np.log(np.maximum(At @ self.alpha_, 1e-300))))
         self.effective_sample_size_ = effective_sample_size(self.source_weights_)

@@ -101,6 +101,7 @@ def polish_active_set(
     *,
     tol: float = 1e-7,
     max_iter: int = 30,
+    matvec: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, int, bool]:
     """Refine a near-optimal ``x`` of the box-and-sum QP by active-set Newton steps.
 
@@ -114,11 +115,14 @@ def polish_active_set(
     from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
     step = 1.0 / lipschitz
+    if matvec is None:
+        def matvec(z: np.ndarray) -> np.ndarray:
+            return K @ z
 
     def kkt(z: np.ndarray, g: np.ndarray) -> float:
         return float(np.abs(project_box_sum(z - step * g, upper, lo, hi) - z).max())
 
-    Kx = K @ x
+    Kx = matvec(x)
     fx = 0.5 * x @ Kx - kappa @ x
     for it in range(1, max_iter + 1):
         g = Kx - kappa
@@ -160,7 +164,7 @@ def polish_active_set(
         t = 1.0
         while True:  # projected backtracking: accept the first point that does not go uphill
             cand = project_box_sum(x + t * d, upper, lo, hi)
-            Kc = K @ cand
+            Kc = matvec(cand)
             fc = 0.5 * cand @ Kc - kappa @ cand
             if fc <= fx:
                 break
@@ -170,5 +174,5 @@ def polish_active_set(
         if np.abs(cand - x).max() == 0.0:
             return x, it, False
         x, Kx, fx = cand, Kc, fc
-    g = K @ x - kappa
+    g = matvec(x) - kappa
     return x, max_iter, kkt(x, g) <= tol * max(1.0, np.abs(x).max())
