@@ -52,6 +52,9 @@ _FAMILY_MODULES: dict[str, str] = {
     "adaptation": "transferkit.adaptation",
     "scorer": "transferkit.adaptation",
     "multitask": "transferkit.experiments.multitask",
+    "instance": "transferkit.instance",
+    "feature": "transferkit.feature",
+    "parameter": "transferkit.parameter",
 }
 
 _REGISTRY: dict[str, dict[str, MethodInfo]] = {}
