@@ -74,6 +74,13 @@ def test_equals_icml_algorithm_in_feature_space_when_fewer_samples_than_dimensio
     assert score == pytest.approx(icml_reference(f, np.eye(3)[y]), abs=1e-6)
 
 
+def test_rank_deficient_features_equal_icml_algorithm():
+    f, y = _data(200, 10, 3)
+    f = np.hstack([f, f[:, :6], np.zeros((200, 4))])  # repeated and constant-zero columns
+    assert logme(f, y) == pytest.approx(icml_reference(f, np.eye(3)[y]), abs=1e-6)
+    assert logme(f[:12], y[:12]) == pytest.approx(icml_reference(f[:12], np.eye(3)[y[:12]]), abs=1e-6)
+
+
 def test_regression_targets_equal_icml_algorithm():
     rng = np.random.default_rng(1)
     f = rng.standard_normal((200, 15))
@@ -81,6 +88,8 @@ def test_regression_targets_equal_icml_algorithm():
     assert logme(f, targets, regression=True) == pytest.approx(icml_reference(f, targets), abs=1e-6)
     one = logme(f, targets[:, 0], regression=True)
     assert one == pytest.approx(icml_reference(f, targets[:, :1]), abs=1e-6)
+    few = logme(f[:10], targets[:10], regression=True)  # N < D
+    assert few == pytest.approx(icml_reference(f[:10], targets[:10]), abs=1e-6)
 
 
 def test_ranking_agrees_on_nested_subsets_including_fewer_samples_than_dimensions():
