@@ -47,7 +47,7 @@ def test_bad_win_rates_are_reported():
 def test_reader_maps_self_to_the_target_and_drops_non_tasks(tmp_path):
     path = tmp_path / "aff.json"
     path.write_text(
-        json.dumps({"self__b": 0.5, "b__b": 0.2, "a__b": 0.2, "random__b": 0.05, "a__c__b": 0.05})
+        json.dumps({"self__b": 0.5, "b__b": 0.2, "a__b": 0.2, "pixels__b": 0.05, "a__c__b": 0.05})
     )
     aff = load_taskonomy_affinities(path)
     assert aff == {(("b",), "b"): 0.5, (("a",), "b"): 0.2, (("a", "c"), "b"): 0.05}

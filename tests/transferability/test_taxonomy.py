@@ -70,6 +70,7 @@ def test_equals_brute_force_and_respects_the_constraints(seed):
             for t, sources in sol.transfers.items():
                 assert set(sources) <= set(sol.supervised)
                 assert max_order is None or len(sources) <= max_order
+            assert set(sol.supervised) == {s for src in sol.transfers.values() for s in src}
             assert sol.cost <= b + 1e-9
             assert sol.objective >= prev - 1e-12  # never decreases as the budget grows
             prev = sol.objective

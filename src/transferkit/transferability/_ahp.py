@@ -26,9 +26,11 @@ __all__ = ["ahp_weights", "load_taskonomy_affinities", "reciprocal_matrix", "par
 
 log = logging.getLogger(__name__)
 
-#: Keys of the Taskonomy release that name a network that is not a supervised task:
-#: ``random`` (a randomly initialised encoder) and ``pixels`` (raw pixels).
-TASKONOMY_NON_TASKS = ("random", "pixels")
+#: Sources in the Taskonomy release that are not a task one supervises: ``pixels`` (a readout
+#: on raw pixels, a baseline of the win-rate files). ``random`` stays: it is the "random
+#: projection" task, one of the paper's four source-only tasks (with colorization, jigsaw and
+#: in-painting), which with the 22 targets make the paper's 26 tasks.
+TASKONOMY_NON_TASKS = ("pixels",)
 
 
 def reciprocal_matrix(win_rates: Any, clip: tuple[float, float] = (0.001, 0.999)) -> np.ndarray:
@@ -94,8 +96,7 @@ def load_taskonomy_affinities(
     fully supervised network) becomes the target itself, so that the taxonomy program allows it
     only when the target is supervised; where the release also has ``tgt__tgt`` the larger of
     the two values is kept, since both need the same supervised task. Keys naming a task in
-    ``exclude`` (by default ``random`` and ``pixels``, which are not tasks one supervises) are
-    dropped.
+    ``exclude`` (by default ``pixels``, a raw-pixel baseline, not a task) are dropped.
     """
     p = Path(path).expanduser()
     if p.is_dir():

@@ -16,7 +16,8 @@ to maximise ``sum_i r_target(i) p_i e_i`` subject to
 
 A supervised target can keep its own network: the transfer ``(t,) -> t`` (the release's
 ``self__t``) needs only ``t`` itself supervised. The program is solved exactly with
-``scipy.optimize.milp`` (HiGHS branch and cut, relative gap 0).
+``scipy.optimize.milp`` (HiGHS branch and cut, relative gap 0). Among optimal solutions the
+one returned supervises no task that its transfers do not use.
 """
 
 from __future__ import annotations
@@ -271,8 +272,12 @@ def solve_taxonomy(
         if res.status != 0:
             log.warning("taxonomy program, budget %g: %s (best solution found returned)", b, res.message)
         x = np.round(res.x)
-        supervised = tuple(t for t, xv in zip(problem.tasks, x[:nt]) if xv > 0.5)
         chosen = {problem.transfers[i][1]: i for i in range(ne) if x[nt + i] > 0.5}
+        # a supervised task that no chosen transfer uses only spends budget: drop it (the
+        # objective and feasibility are unchanged, the cost can only fall)
+        used = {s for i in chosen.values() for s in problem.transfers[i][0]}
+        x[:nt] = [1.0 if t in used else 0.0 for t in problem.tasks]
+        supervised = tuple(t for t, xv in zip(problem.tasks, x[:nt]) if xv > 0.5)
         results.append(
             Taxonomy(
                 budget=b,
