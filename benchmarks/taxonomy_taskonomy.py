@@ -22,11 +22,29 @@ from transferkit.transferability import load_taskonomy_affinities, solve_taxonom
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--root", default=None, help="data root holding taskonomy/ (default: TRANSFERKIT_DATA or ../shared/data)")
+    ap.add_argument(
+        "--root",
+        default=None,
+        help="data root holding taskonomy/ (default: TRANSFERKIT_DATA or ../shared/data)",
+    )
     ap.add_argument("--file", default="all_affinities.json")
-    ap.add_argument("--orders", type=int, nargs="+", default=None, help="max transfer orders (default: 1 .. highest in the file)")
-    ap.add_argument("--exclude", nargs="*", default=["pixels"], help="source names that are not tasks")
-    ap.add_argument("--detail", type=int, nargs="*", default=[1, 2, 3], help="budgets whose transfers are listed")
+    ap.add_argument(
+        "--orders",
+        type=int,
+        nargs="+",
+        default=None,
+        help="max transfer orders (default: 1 .. highest in the file)",
+    )
+    ap.add_argument(
+        "--exclude", nargs="*", default=["pixels"], help="source names that are not tasks"
+    )
+    ap.add_argument(
+        "--detail",
+        type=int,
+        nargs="*",
+        default=[1, 2, 3],
+        help="budgets whose transfers are listed",
+    )
     args = ap.parse_args(argv)
 
     root = default_data_root() if args.root is None else args.root
@@ -37,8 +55,10 @@ def main(argv=None) -> None:
     top = max(len(s) for s, _ in aff)
     orders = args.orders or list(range(1, top + 1))
     print(f"# Taskonomy taxonomy: {path}")
-    print(f"# {len(tasks)} tasks ({len(tasks) - len(targets)} source-only: {sorted(set(tasks) - set(targets))}), "
-          f"{len(targets)} targets, {len(aff)} transfers, orders up to {top}; excluded sources: {args.exclude}")
+    print(
+        f"# {len(tasks)} tasks ({len(tasks) - len(targets)} source-only: {sorted(set(tasks) - set(targets))}), "
+        f"{len(targets)} targets, {len(aff)} transfers, orders up to {top}; excluded sources: {args.exclude}"
+    )
     print(f"# machine: {platform.machine()}, python {platform.python_version()}")
     budgets = list(range(1, len(tasks) + 1))
     for order in orders:
@@ -48,11 +68,15 @@ def main(argv=None) -> None:
         print()
         print(f"## transfer order <= {order} ({secs:.1f} s for {len(budgets)} budgets)")
         print()
-        print("| budget | mean affinity of the chosen transfers | targets keeping their own network | supervised tasks |")
+        print(
+            "| budget | mean affinity of the chosen transfers | targets keeping their own network | supervised tasks |"
+        )
         print("|---:|---:|---:|---|")
         for s in sols:
             own = sum(1 for t, src in s.transfers.items() if src == (t,))
-            print(f"| {s.budget:g} | {s.objective / len(targets):.4f} | {own} | {', '.join(s.supervised)} |")
+            print(
+                f"| {s.budget:g} | {s.objective / len(targets):.4f} | {own} | {', '.join(s.supervised)} |"
+            )
         for b in args.detail:
             if b not in budgets:
                 continue

@@ -67,19 +67,26 @@ def main(argv=None) -> None:
     ap.add_argument("--classes", type=int, default=100)
     ap.add_argument("--source-classes", type=int, default=1000, help="Z for LEEP / NCE")
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default: library default)")
+    ap.add_argument(
+        "--threads", type=int, default=None, help="BLAS threads (default: library default)"
+    )
     args = ap.parse_args(argv)
 
     rng = np.random.default_rng(0)
     n, d, c = args.n, args.d, args.classes
     y = rng.integers(0, c, n)
     f = 0.5 * rng.standard_normal((c, d))[y] + rng.standard_normal((n, d))
-    logits = rng.standard_normal((n, args.source_classes)) + 3.0 * np.eye(args.source_classes)[y % args.source_classes]
+    logits = (
+        rng.standard_normal((n, args.source_classes))
+        + 3.0 * np.eye(args.source_classes)[y % args.source_classes]
+    )
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
 
     print(f"# transferability speed: N={n}, D={d}, classes={c}, repeats={args.repeats} (median)")
-    print(f"# machine: {platform.machine()}, {platform.processor() or platform.system()}, python {platform.python_version()}, numpy {np.__version__}")
+    print(
+        f"# machine: {platform.machine()}, {platform.processor() or platform.system()}, python {platform.python_version()}, numpy {np.__version__}"
+    )
     limits = threadpool_limits(args.threads) if args.threads else None
     print(f"# BLAS threads: {args.threads or 'library default'}")
 
@@ -100,10 +107,28 @@ def main(argv=None) -> None:
         print()
         print("| LogME implementation | seconds (median) | score | speed-up of transferkit |")
         print("|---|---:|---:|---:|")
-        print(f"| authors' `LogME().fit` (fixed point, {note}) | {mt:.3f} | {theirs:.6f} | {mt / mo:.1f}x |")
-        print(f"| authors' `LogME()._fit_icml` (ICML 2021, {note}) | {mi:.3f} | {icml:.6f} | {mi / mo:.1f}x |")
+        print(
+            f"| authors' `LogME().fit` (fixed point, {note}) | {mt:.3f} | {theirs:.6f} | {mt / mo:.1f}x |"
+        )
+        print(
+            f"| authors' `LogME()._fit_icml` (ICML 2021, {note}) | {mi:.3f} | {icml:.6f} | {mi / mo:.1f}x |"
+        )
         print(f"| transferkit `logme` | {mo:.3f} | {ours:.6f} | 1.0x |")
-        print(f"# all times: ours {['%.3f' % t for t in ours_t]}, fixed point {['%.3f' % t for t in theirs_t]}, ICML {['%.3f' % t for t in icml_t]}")
+        print(
+            f"# all times: ours {['%.3f' % t for t in ours_t]}, fixed point {['%.3f' % t for t in theirs_t]}, ICML {['%.3f' % t for t in icml_t]}"
+        )
+        # fewer samples than dimensions: the ICML routine works with the D x D matrix F'F
+        # (all D eigenvalues), the JMLR fixed-point routine with the SVD of F (N values)
+        print()
+        print(
+            f"| N < D check: first N rows, D={d}, {c} classes | authors' ICML (D x D) | authors' fixed point | transferkit |"
+        )
+        print("|---|---:|---:|---:|")
+        for n_small in (200, 500):
+            fs, ys = f[:n_small], y[:n_small]
+            print(
+                f"| N={n_small} | {authors()._fit_icml(fs, ys):.6f} | {authors().fit(fs, ys):.6f} | {logme(fs, ys):.6f} |"
+            )
 
     for name, fn in [
         ("logme", lambda: logme(f, y)),
@@ -121,7 +146,11 @@ def main(argv=None) -> None:
     print(f"| score | inputs | seconds (median of {args.repeats}) | value |")
     print("|---|---|---:|---:|")
     for name, t, v in rows:
-        inputs = f"probs [{n}, {args.source_classes}]" if name in ("leep", "nce") else f"features [{n}, {d}]"
+        inputs = (
+            f"probs [{n}, {args.source_classes}]"
+            if name in ("leep", "nce")
+            else f"features [{n}, {d}]"
+        )
         print(f"| {name} | {inputs}, {c} classes | {t:.3f} | {v:.4f} |")
     if limits is not None:
         limits.unregister() if hasattr(limits, "unregister") else None

@@ -75,7 +75,11 @@ def _model():
     heads = {"a": nn.Linear(6, 1), "b": nn.Linear(6, 1), "c": nn.Linear(6, 3)}
     x = torch.randn(16, 4)
     targets = {"a": torch.randn(16, 1), "b": torch.randn(16, 1), "c": torch.randint(0, 3, (16,))}
-    losses = {"a": nn.functional.mse_loss, "b": nn.functional.mse_loss, "c": nn.functional.cross_entropy}
+    losses = {
+        "a": nn.functional.mse_loss,
+        "b": nn.functional.mse_loss,
+        "c": nn.functional.cross_entropy,
+    }
     return trunk, heads, x, targets, losses
 
 
@@ -97,7 +101,9 @@ def test_lookahead_affinity_equals_a_manual_sgd_step_and_leaves_the_model_alone(
             for p in stepped.parameters():
                 p -= lr * p.grad
         with torch.no_grad():
-            after = {t: losses[t](heads[t](copy.deepcopy(stepped)(x)), targets[t]).item() for t in names}
+            after = {
+                t: losses[t](heads[t](copy.deepcopy(stepped)(x)), targets[t]).item() for t in names
+            }
         for j, tj in enumerate(names):
             assert z[i, j] == pytest.approx(1 - after[tj] / before[tj], abs=1e-5)
     assert np.all(np.diag(z) > 0)  # a small step on a task lowers its own loss

@@ -15,7 +15,9 @@ from transferkit.exceptions import DataError
 from transferkit.transferability import logme
 
 
-def icml_reference(f: np.ndarray, targets: np.ndarray, eps: float = 1e-5, tol: float = 1e-12) -> float:
+def icml_reference(
+    f: np.ndarray, targets: np.ndarray, eps: float = 1e-5, tol: float = 1e-12
+) -> float:
     """You et al. (ICML 2021), Algorithm 1, done literally in D dimensions for each target column.
 
     Eigen-decomposition of F'F (all D eigenvalues, zeros included), then per column MacKay's
@@ -32,20 +34,20 @@ def icml_reference(f: np.ndarray, targets: np.ndarray, eps: float = 1e-5, tol: f
             gamma = np.sum(beta * sigma / (alpha + beta * sigma))
             a_inv = (v / (alpha + beta * sigma)) @ v.T
             m = beta * a_inv @ fty
-            m2 = m @ m
-            res2 = np.sum((f @ m - y) ** 2)
-            new_alpha = gamma / (m2 + eps)
-            new_beta = (n - gamma) / (res2 + eps)
+            new_alpha = gamma / (m @ m + eps)
+            new_beta = (n - gamma) / (np.sum((f @ m - y) ** 2) + eps)
             done = abs(new_alpha / new_beta - alpha / beta) <= tol * alpha / beta
             alpha, beta = new_alpha, new_beta
             if done:
                 break
+        # the log evidence at the final alpha, beta
+        m = beta * ((v / (alpha + beta * sigma)) @ v.T) @ fty
         ev = (
             d / 2 * np.log(alpha)
             + n / 2 * np.log(beta)
             - 0.5 * np.sum(np.log(alpha + beta * sigma))
-            - beta / 2 * (res2 + eps)
-            - alpha / 2 * (m2 + eps)
+            - beta / 2 * np.sum((f @ m - y) ** 2)
+            - alpha / 2 * (m @ m)
             - n / 2 * np.log(2 * np.pi)
         )
         out.append(ev / n)
@@ -74,11 +76,45 @@ def test_equals_icml_algorithm_in_feature_space_when_fewer_samples_than_dimensio
     assert score == pytest.approx(icml_reference(f, np.eye(3)[y]), abs=1e-6)
 
 
+def test_fewer_samples_than_dimensions_reaches_the_maximum_of_the_marginal_likelihood():
+    """With N < D the evidence is largest as beta -> inf; LogME must stay just below that sup."""
+    from scipy.optimize import minimize
+
+    f, y = _data(30, 90, 3, seed=5)
+    w, u = np.linalg.eigh(f @ f.T)  # y ~ N(0, I / beta + F F' / alpha), computed in N dimensions
+    w = np.clip(w, 0.0, None)
+
+    def log_lik(log_ab, target):
+        lam = np.exp(-log_ab[1]) + w * np.exp(-log_ab[0])
+        return -0.5 * (
+            len(target) * np.log(2 * np.pi) + np.log(lam).sum() + ((u.T @ target) ** 2 / lam).sum()
+        )
+
+    best = []
+    for c in range(3):
+        target = (y == c).astype(float)
+        runs = [
+            minimize(
+                lambda v, target=target: -log_lik(v, target),
+                x0,
+                method="Nelder-Mead",
+                options={"xatol": 1e-9, "fatol": 1e-12, "maxiter": 4000},
+            )
+            for x0 in ([0, 0], [5, 15])
+        ]
+        best.append(max(-r.fun for r in runs) / len(target))
+    score = logme(f, y)
+    assert score <= np.mean(best) + 1e-6
+    assert score >= np.mean(best) - 5e-3
+
+
 def test_rank_deficient_features_equal_icml_algorithm():
     f, y = _data(200, 10, 3)
     f = np.hstack([f, f[:, :6], np.zeros((200, 4))])  # repeated and constant-zero columns
     assert logme(f, y) == pytest.approx(icml_reference(f, np.eye(3)[y]), abs=1e-6)
-    assert logme(f[:12], y[:12]) == pytest.approx(icml_reference(f[:12], np.eye(3)[y[:12]]), abs=1e-6)
+    assert logme(f[:12], y[:12]) == pytest.approx(
+        icml_reference(f[:12], np.eye(3)[y[:12]]), abs=1e-6
+    )
 
 
 def test_regression_targets_equal_icml_algorithm():

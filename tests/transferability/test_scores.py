@@ -35,9 +35,10 @@ def test_registry_lists_every_score_and_create_computes_it():
     names = {m.name for m in tk.list_methods("transferability")}
     assert names == set(FEATURE_SCORES) | set(SOURCE_OUTPUT_SCORES)
     f, y, p = _data()
-    assert tk.create("transferability", "logme", features=f, labels=y) == transferability_scores(
-        y, features=f, names=["logme"]
-    )["logme"]
+    assert (
+        tk.create("transferability", "logme", features=f, labels=y)
+        == transferability_scores(y, features=f, names=["logme"])["logme"]
+    )
     assert tk.create("transferability", "leep", source_probs=p, labels=y) == leep(p, y)
 
 
@@ -137,7 +138,9 @@ def test_every_score_is_invariant_to_renaming_class_ids(name):
 def test_feature_scores_accept_torch_tensors(name):
     f, y, _ = _data()
     a = transferability_scores(y, features=f, names=[name])[name]
-    b = transferability_scores(torch.from_numpy(y), features=torch.from_numpy(f), names=[name])[name]
+    b = transferability_scores(torch.from_numpy(y), features=torch.from_numpy(f), names=[name])[
+        name
+    ]
     assert b == pytest.approx(a, rel=1e-9)
 
 

@@ -60,14 +60,16 @@ def test_equals_brute_force_and_respects_the_constraints(seed):
     low = cheapest_taxonomy_cost(aff, tasks=tasks, costs=costs)
     budgets = [low, low + 1, low + 3, sum(costs.values())]
     for max_order in (1, None):
-        sols = solve_taxonomy(aff, budgets, tasks=tasks, costs=costs, importances=imp, max_order=max_order)
+        sols = solve_taxonomy(
+            aff, budgets, tasks=tasks, costs=costs, importances=imp, max_order=max_order
+        )
         prev = -np.inf
         for b, sol in zip(budgets, sols):
             assert sol.objective == pytest.approx(
                 _brute_force(tasks, targets, aff, costs, imp, b, max_order), abs=1e-9
             )
             assert set(sol.transfers) == set(targets)  # exactly one incoming transfer each
-            for t, sources in sol.transfers.items():
+            for sources in sol.transfers.values():
                 assert set(sources) <= set(sol.supervised)
                 assert max_order is None or len(sources) <= max_order
             assert set(sol.supervised) == {s for src in sol.transfers.values() for s in src}
@@ -87,7 +89,9 @@ def test_self_transfer_needs_the_target_supervised():
 def test_budget_below_the_cheapest_solution_is_an_error():
     aff = {"a__b__c": 1.0, "c__c": 0.5, "a__a": 1.0, "b__b": 1.0}
     # a and b must be supervised (their only transfers), and then c can use a + b
-    with pytest.raises(ConfigError, match=r"budget 1.5 is below the cheapest feasible taxonomy, which costs 2"):
+    with pytest.raises(
+        ConfigError, match=r"budget 1.5 is below the cheapest feasible taxonomy, which costs 2"
+    ):
         solve_taxonomy(aff, 1.5)
     sol = solve_taxonomy(aff, 2)
     assert sol.supervised == ("a", "b") and sol.transfers["c"] == ("a", "b")

@@ -60,7 +60,9 @@ def as_probabilities(name: str, value: Any, atol: float = 1e-3) -> np.ndarray:
     """A [N, Z] array of non-negative rows that sum to 1 (softmax outputs, not logits)."""
     p = as_features(name, value)
     if (p < 0).any():
-        raise DataError(f"'{name}' must be probabilities (softmax outputs); it has negative entries")
+        raise DataError(
+            f"'{name}' must be probabilities (softmax outputs); it has negative entries"
+        )
     sums = p.sum(axis=1)
     worst = float(np.abs(sums - 1.0).max())
     if worst > atol:

@@ -77,7 +77,9 @@ def group_score(affinity: Any, group: Sequence[int], singleton_score: float = 0.
 def _matrix(affinity: Any) -> np.ndarray:
     z = _to_numpy(affinity).astype(np.float64)
     if z.ndim != 2 or z.shape[0] != z.shape[1] or z.shape[0] == 0:
-        raise DataError(f"affinity must be a square [n, n] matrix (source i -> target j), got {z.shape}")
+        raise DataError(
+            f"affinity must be a square [n, n] matrix (source i -> target j), got {z.shape}"
+        )
     off = ~np.eye(z.shape[0], dtype=bool)
     if not np.isfinite(z[off]).all():
         raise DataError("affinity contains NaN or inf off the diagonal")
@@ -91,7 +93,9 @@ def _greedy_groups(z: np.ndarray, singleton: float) -> list[tuple[int, ...]]:
         group = [seed]
         best = group_score(z, group, singleton)
         while len(group) < n:
-            cands = [(group_score(z, group + [t], singleton), t) for t in range(n) if t not in group]
+            cands = [
+                (group_score(z, group + [t], singleton), t) for t in range(n) if t not in group
+            ]
             val, t = max(cands)
             if val <= best:
                 break
@@ -139,7 +143,11 @@ def choose_task_groups(
         pool |= set(_greedy_groups(z, singleton_score)) | {tuple(range(n))}
         cands = sorted(pool, key=lambda g: (len(g), g))
     # variables: y_g (group chosen) then a_{g, j} (task j served by group g), j in g
-    pairs = [(g, j, s) for g, c in enumerate(cands) for j, s in _task_scores(z, c, singleton_score).items()]
+    pairs = [
+        (g, j, s)
+        for g, c in enumerate(cands)
+        for j, s in _task_scores(z, c, singleton_score).items()
+    ]
     ng, na = len(cands), len(pairs)
     obj = np.concatenate([np.zeros(ng), -np.array([s for _, _, s in pairs])])
     a_idx = ng + np.arange(na)
@@ -147,11 +155,15 @@ def choose_task_groups(
         (np.ones(na), ([j for _, j, _ in pairs], a_idx)), shape=(n, ng + na)
     )
     link = scipy.sparse.csr_matrix(
-        (np.concatenate([np.ones(na), -np.ones(na)]),
-         (np.tile(np.arange(na), 2), np.concatenate([a_idx, [g for g, _, _ in pairs]]))),
+        (
+            np.concatenate([np.ones(na), -np.ones(na)]),
+            (np.tile(np.arange(na), 2), np.concatenate([a_idx, [g for g, _, _ in pairs]])),
+        ),
         shape=(na, ng + na),
     )
-    count = scipy.sparse.csr_matrix((np.ones(ng), (np.zeros(ng, dtype=int), np.arange(ng))), shape=(1, ng + na))
+    count = scipy.sparse.csr_matrix(
+        (np.ones(ng), (np.zeros(ng, dtype=int), np.arange(ng))), shape=(1, ng + na)
+    )
     options: dict[str, Any] = {"mip_rel_gap": 0.0}
     if time_limit is not None:
         options["time_limit"] = time_limit

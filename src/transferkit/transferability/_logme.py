@@ -80,15 +80,13 @@ def _spectrum(f: np.ndarray, labels: np.ndarray | None, targets: np.ndarray | No
     if labels is not None:
         num_classes = int(labels.max()) + 1
         # [C, N] sparse indicator: class sums without building a dense one-hot matrix
-        ind = scipy.sparse.csr_matrix(
-            (np.ones(n), (labels, np.arange(n))), shape=(num_classes, n)
-        )
+        ind = scipy.sparse.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(num_classes, n))
     if n >= d:
         ft_y = (ind @ f).T if labels is not None else f.T @ targets  # [D, C]
         s, z = _eigh_projected(f.T @ f, ft_y)
         z2 = z**2
     else:  # F F' = U diag(s) U', and V' F' y = diag(sqrt(s)) U' y
-        ones = (ind.T if labels is not None else None)
+        ones = ind.T if labels is not None else None
         rhs = ones.toarray() if ones is not None else targets  # [N, C]
         s, ut_y = _eigh_projected(f @ f.T, rhs)
         s = np.clip(s, 0.0, None)
@@ -118,7 +116,10 @@ def logme(
             optimum, so a tight tolerance costs little).
         max_iter: maximum fixed-point steps.
         eps: added to ``m'm`` and ``||F m - y||^2`` in the updates, as in the authors' code; it
-            keeps ``alpha`` and ``beta`` finite when the features fit ``y`` exactly (``N <= D``).
+            keeps ``alpha`` and ``beta`` finite when the features fit ``y`` exactly (``N <= D``,
+            where the evidence keeps rising as ``beta`` grows). The returned value is the exact
+            log evidence at the final ``alpha, beta`` (the authors' code also adds ``eps`` to
+            the two fit terms of the evidence, which lowers it by ``(alpha + beta) eps / 2N``).
 
     Returns:
         The evidence divided by ``N``, averaged over classes (or target columns); higher means
@@ -153,30 +154,38 @@ def logme(
 
 
 def _max_evidence(s, z2, yy, n, d, tol, max_iter, eps) -> np.ndarray:
-    """Fixed-point evidence maximisation for every column at once; evidence / N per column."""
+    """Fixed-point evidence maximisation for every column at once; log evidence / N per column."""
     k = s.shape[0]
     sc = s[:, None]
+
+    def fit_terms(t):
+        denom = sc + t
+        m2 = (z2 / denom**2).sum(axis=0)  # m'm
+        res2 = np.maximum(yy - (z2 * (sc + 2.0 * t) / denom**2).sum(axis=0), 0.0)  # ||F m - y||^2
+        return denom, m2, res2
+
     t = np.ones(z2.shape[1])  # alpha / beta, starting from alpha = beta = 1 as the authors do
     for _ in range(max_iter):
-        denom = sc + t
+        denom, m2, res2 = fit_terms(t)
         gamma = (sc / denom).sum(axis=0)
-        m2 = (z2 / denom**2).sum(axis=0)
-        res2 = np.maximum(yy - (z2 * (sc + 2.0 * t) / denom**2).sum(axis=0), 0.0)
         alpha = gamma / (m2 + eps)
         beta = (n - gamma) / (res2 + eps)
         t_new = alpha / beta
-        if np.all(np.abs(t_new - t) <= tol * t):
-            break
+        converged = np.all(np.abs(t_new - t) <= tol * t)
         t = t_new
+        if converged:
+            break
     else:
         log.warning("LogME: the evidence iteration did not converge in %d steps", max_iter)
+    # the log evidence at the final (alpha, beta), with m the posterior mean for them
+    _, m2, res2 = fit_terms(t)
     logdet_a = np.log(alpha[None, :] + beta[None, :] * sc).sum(axis=0) + (d - k) * np.log(alpha)
     evidence = (
         d / 2.0 * np.log(alpha)
         + n / 2.0 * np.log(beta)
         - 0.5 * logdet_a
-        - beta / 2.0 * (res2 + eps)
-        - alpha / 2.0 * (m2 + eps)
+        - beta / 2.0 * res2
+        - alpha / 2.0 * m2
         - n / 2.0 * np.log(2.0 * np.pi)
     )
     return evidence / n

@@ -76,7 +76,9 @@ def lookahead_affinity(
     z = np.zeros((len(names), len(names)))
     keys = list(params)
     for i, ti in enumerate(names):
-        grads = torch.autograd.grad(before[ti], [params[k] for k in keys], retain_graph=True, allow_unused=True)
+        grads = torch.autograd.grad(
+            before[ti], [params[k] for k in keys], retain_graph=True, allow_unused=True
+        )
         with torch.no_grad():
             stepped = {
                 k: params[k] - lr * g if g is not None else params[k] for k, g in zip(keys, grads)

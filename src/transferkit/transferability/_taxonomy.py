@@ -270,7 +270,9 @@ def solve_taxonomy(
         if res.x is None:
             raise DataError(f"the taxonomy program failed for budget {b:g}: {res.message}")
         if res.status != 0:
-            log.warning("taxonomy program, budget %g: %s (best solution found returned)", b, res.message)
+            log.warning(
+                "taxonomy program, budget %g: %s (best solution found returned)", b, res.message
+            )
         x = np.round(res.x)
         chosen = {problem.transfers[i][1]: i for i in range(ne) if x[nt + i] > 0.5}
         # a supervised task that no chosen transfer uses only spends budget: drop it (the
