@@ -55,6 +55,7 @@ _FAMILY_MODULES: dict[str, str] = {
     "instance": "transferkit.instance",
     "feature": "transferkit.feature",
     "parameter": "transferkit.parameter",
+    "transferability": "transferkit.transferability",
 }
 
 _REGISTRY: dict[str, dict[str, MethodInfo]] = {}

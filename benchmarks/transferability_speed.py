@@ -1,0 +1,160 @@
+"""LogME speed beside the authors' implementation, and the cost of every transferability score.
+
+The same arrays go to both LogME implementations in one process, interleaved, and the median
+of the repeats is reported: N = 5,000 target samples, D = 1,024 feature dimensions, 100
+classes (Gaussian class centres plus unit noise). The authors' code (thuml/LogME, ``LogME.py``)
+is imported at run time from a checkout whose folder is given with ``--logme-repo``; it is
+never part of transferkit. Without numba installed, its ``@njit`` functions run as plain
+Python (numba is replaced by a do-nothing decorator), which is how it runs in an environment
+without numba. Both ``LogME().fit`` (their default, the JMLR fixed-point routine) and
+``LogME()._fit_icml`` (the ICML 2021 routine) are timed.
+
+    python benchmarks/transferability_speed.py --logme-repo /path/to/LogME [--repeats 3] [--threads 2]
+
+Without ``--logme-repo`` only transferkit's scores are timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from transferkit.transferability import gbc, h_score, leep, logme, nce, shrinkage_h_score, transrate
+
+
+def load_authors(path: str):
+    folder = Path(path).expanduser()
+    if not (folder / "LogME.py").is_file():
+        raise SystemExit(f"--logme-repo: {folder} has no LogME.py (a checkout of thuml/LogME)")
+    try:
+        import numba  # noqa: F401
+
+        numba_used = True
+    except ImportError:
+        stub = types.ModuleType("numba")
+        stub.njit = lambda fn=None, **_: fn if fn is not None else (lambda g: g)
+        sys.modules["numba"] = stub
+        numba_used = False
+    sys.path.insert(0, str(folder))
+    import LogME as authors  # noqa: N813
+
+    sys.path.remove(str(folder))
+    return authors.LogME, numba_used
+
+
+def timed(fn, repeats: int):
+    times, value = [], None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), value
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--logme-repo", default=None, help="folder holding the authors' LogME.py")
+    ap.add_argument("--n", type=int, default=5000)
+    ap.add_argument("--d", type=int, default=1024)
+    ap.add_argument("--classes", type=int, default=100)
+    ap.add_argument("--source-classes", type=int, default=1000, help="Z for LEEP / NCE")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--threads", type=int, default=None, help="BLAS threads (default: library default)"
+    )
+    args = ap.parse_args(argv)
+
+    rng = np.random.default_rng(0)
+    n, d, c = args.n, args.d, args.classes
+    y = rng.integers(0, c, n)
+    f = 0.5 * rng.standard_normal((c, d))[y] + rng.standard_normal((n, d))
+    logits = (
+        rng.standard_normal((n, args.source_classes))
+        + 3.0 * np.eye(args.source_classes)[y % args.source_classes]
+    )
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+
+    print(f"# transferability speed: N={n}, D={d}, classes={c}, repeats={args.repeats} (median)")
+    print(
+        f"# machine: {platform.machine()}, {platform.processor() or platform.system()}, python {platform.python_version()}, numpy {np.__version__}"
+    )
+    limits = threadpool_limits(args.threads) if args.threads else None
+    print(f"# BLAS threads: {args.threads or 'library default'}")
+
+    rows = []
+    if args.logme_repo:
+        authors, numba_used = load_authors(args.logme_repo)
+        note = "numba" if numba_used else "no numba"
+        # interleave: ours, theirs (fixed point), theirs (ICML), for each repeat
+        ours_t, theirs_t, icml_t = [], [], []
+        for _ in range(args.repeats):
+            t, ours = timed(lambda: logme(f, y), 1)
+            ours_t.append(t)
+            t, theirs = timed(lambda: authors().fit(f, y), 1)
+            theirs_t.append(t)
+            t, icml = timed(lambda: authors()._fit_icml(f.astype(np.float64), y), 1)
+            icml_t.append(t)
+        mo, mt, mi = (statistics.median(x) for x in (ours_t, theirs_t, icml_t))
+        print()
+        print("| LogME implementation | seconds (median) | score | speed-up of transferkit |")
+        print("|---|---:|---:|---:|")
+        print(
+            f"| authors' `LogME().fit` (fixed point, {note}) | {mt:.3f} | {theirs:.6f} | {mt / mo:.1f}x |"
+        )
+        print(
+            f"| authors' `LogME()._fit_icml` (ICML 2021, {note}) | {mi:.3f} | {icml:.6f} | {mi / mo:.1f}x |"
+        )
+        print(f"| transferkit `logme` | {mo:.3f} | {ours:.6f} | 1.0x |")
+        print(
+            f"# all times: ours {['%.3f' % t for t in ours_t]}, fixed point {['%.3f' % t for t in theirs_t]}, ICML {['%.3f' % t for t in icml_t]}"
+        )
+        # fewer samples than dimensions: the ICML routine works with the D x D matrix F'F
+        # (all D eigenvalues), the JMLR fixed-point routine with the SVD of F (N values)
+        print()
+        print(
+            f"| N < D check: first N rows, D={d}, {c} classes | authors' ICML (D x D) | authors' fixed point | transferkit |"
+        )
+        print("|---|---:|---:|---:|")
+        for n_small in (200, 500):
+            fs, ys = f[:n_small], y[:n_small]
+            print(
+                f"| N={n_small} | {authors()._fit_icml(fs, ys):.6f} | {authors().fit(fs, ys):.6f} | {logme(fs, ys):.6f} |"
+            )
+
+    for name, fn in [
+        ("logme", lambda: logme(f, y)),
+        ("h_score", lambda: h_score(f, y)),
+        ("shrinkage_h_score", lambda: shrinkage_h_score(f, y)),
+        ("transrate", lambda: transrate(f, y)),
+        ("gbc (spherical)", lambda: gbc(f, y)),
+        ("gbc (diagonal)", lambda: gbc(f, y, gaussian="diagonal")),
+        ("leep", lambda: leep(probs, y)),
+        ("nce", lambda: nce(probs, y)),
+    ]:
+        t, v = timed(fn, args.repeats)
+        rows.append((name, t, v))
+    print()
+    print(f"| score | inputs | seconds (median of {args.repeats}) | value |")
+    print("|---|---|---:|---:|")
+    for name, t, v in rows:
+        inputs = (
+            f"probs [{n}, {args.source_classes}]"
+            if name in ("leep", "nce")
+            else f"features [{n}, {d}]"
+        )
+        print(f"| {name} | {inputs}, {c} classes | {t:.3f} | {v:.4f} |")
+    if limits is not None:
+        limits.unregister() if hasattr(limits, "unregister") else None
+
+
+if __name__ == "__main__":
+    main()
