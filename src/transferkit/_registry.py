@@ -35,6 +35,7 @@ _FAMILY_MODULES: dict[str, str] = {
     "aggregator": "transferkit.multitask",
     "adaptation": "transferkit.adaptation",
     "scorer": "transferkit.adaptation",
+    "zeroshot": "transferkit.zeroshot",
 }
 
 _REGISTRY: dict[str, dict[str, MethodInfo]] = {}
