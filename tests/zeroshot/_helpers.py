@@ -1,13 +1,14 @@
 """A generated zero-shot problem: features are a noisy linear image of the class attributes,
-so the attributes of unseen classes carry what is needed to recognise them."""
+so the attributes of unseen classes carry what is needed to recognise them. There are more
+seen classes than attributes, so the seen signatures span the attribute space."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def make_problem(seed: int = 0, n_classes: int = 10, n_unseen: int = 3, n_attributes: int = 12,
-                 dim: int = 20, per_class: int = 30, noise: float = 0.3):
+def make_problem(seed: int = 0, n_classes: int = 14, n_unseen: int = 4, n_attributes: int = 8,
+                 dim: int = 20, per_class: int = 20, noise: float = 0.3):
     rng = np.random.default_rng(seed)
     while True:
         A = (rng.random((n_classes, n_attributes)) < 0.5).astype(np.float64)
