@@ -36,7 +36,12 @@ import numpy as np
 from zeroshot_common import embed, encoder, load_amazon_text
 
 import transferkit
-from transferkit.zeroshot import encode_texts, gzsl_evaluate, seen_unseen_curve, select_calibration_gamma
+from transferkit.zeroshot import (
+    encode_texts,
+    gzsl_evaluate,
+    seen_unseen_curve,
+    select_calibration_gamma,
+)
 
 DOMAINS = {"books": "a book", "dvd": "a DVD", "electronics": "an electronics product", "kitchen": "a kitchen product"}
 POLARITY = ("negative", "positive")

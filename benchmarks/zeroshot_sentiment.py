@@ -67,8 +67,8 @@ def main() -> None:
     model = transferkit.create("zeroshot", "description_similarity")
     raw = np.zeros((len(WORDINGS), len(sets)))
     cal = np.zeros_like(raw)
-    for i, (w, S) in enumerate(desc.items()):
-        for j, (name, (X, y)) in enumerate(sets.items()):
+    for i, S in enumerate(desc.values()):
+        for j, (X, y) in enumerate(sets.values()):
             scores = model.decision_function(X, class_embeddings=S)
             raw[i, j] = per_class_accuracy(y, scores.argmax(1))
             cal[i, j] = per_class_accuracy(y, center_scores(scores, scores).argmax(1))

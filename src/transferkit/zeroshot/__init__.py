@@ -19,7 +19,14 @@ Metrics: :func:`per_class_accuracy`, :func:`gzsl_evaluate` (``u``, ``s``, ``H``)
 :func:`seen_unseen_curve` (AUSUC), :func:`center_scores`.
 """
 
-from ._attributes import DAP, IAP, AttributePrior, attribute_priors, binarize_attributes, dap_log_scores
+from ._attributes import (
+    DAP,
+    IAP,
+    AttributePrior,
+    attribute_priors,
+    binarize_attributes,
+    dap_log_scores,
+)
 from ._base import ZeroShotClassifier
 from ._compatibility import ALE, SJE, BilinearCompatibility, DeViSE, ale_loss, devise_loss, sje_loss
 from ._conse import ConSE, conse_embedding

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from .._registry import register
 from ..exceptions import ConfigError, DataError
-from ._base import ZeroShotClassifier, as_numpy, like_input
+from ._base import ZeroShotClassifier, like_input
 
 __all__ = [
     "ALE",
