@@ -138,3 +138,26 @@ def test_class_descriptions(tmp_path):
     (tmp_path / "d.tsv").write_text("# comment\nneg\tterrible\nneg\tbad\n")
     with pytest.raises(DataError, match=r"no description for classes \['pos'\]"):
         load_class_descriptions(tmp_path / "d.tsv", class_names=["neg", "pos"])
+
+
+def test_protocol_on_a_gbu_file_uses_validation_only_for_gamma(tmp_path):
+    from dataclasses import replace
+
+    from transferkit.zeroshot import per_class_accuracy, run_zeroshot_protocol
+
+    p = make_problem(seed=3)
+    _write_gbu(tmp_path / "TOY", p)
+    data = load_gbu(tmp_path / "TOY")
+    out = run_zeroshot_protocol(ESZSL, data, seed=0)
+    assert {"zsl", "u", "s", "h", "gamma", "u_cal", "s_cal", "h_cal", "ausuc", "curve"} <= set(out)
+    # ZSL and uncalibrated GZSL are those of one ESZSL fit on trainval
+    Xtv, ytv = data.split("trainval")
+    model = ESZSL().fit(Xtv, ytv, data.class_embeddings)
+    Xu, yu = data.split("test_unseen")
+    assert out["zsl"] == per_class_accuracy(yu, model.predict(Xu, candidate_classes=data.unseen_classes))
+    # changing the test samples changes the test numbers but never gamma
+    X2 = data.X.copy()
+    test = np.concatenate([data.splits["test_seen"], data.splits["test_unseen"]])
+    X2[test] = X2[test] + np.random.default_rng(0).normal(scale=3.0, size=X2[test].shape)
+    out2 = run_zeroshot_protocol(ESZSL, replace(data, X=X2), seed=0)
+    assert out2["gamma"] == out["gamma"] and out2["h"] != out["h"]

@@ -16,7 +16,8 @@ class_embeddings=None, candidate_classes=None)`` and ``predict(...)``:
 
 Metrics: :func:`per_class_accuracy`, :func:`gzsl_evaluate` (``u``, ``s``, ``H``),
 :func:`calibrated_stacking`, :func:`select_calibration_gamma` (validation data only),
-:func:`seen_unseen_curve` (AUSUC), :func:`center_scores`.
+:func:`seen_unseen_curve` (AUSUC), :func:`center_scores`; :func:`run_zeroshot_protocol` runs
+the GBU protocol (train/val calibration, trainval fit, ZSL and GZSL test) in one call.
 """
 
 from ._attributes import (
@@ -42,6 +43,7 @@ from ._metrics import (
     seen_unseen_curve,
     select_calibration_gamma,
 )
+from ._protocol import run_zeroshot_protocol
 from ._text import DescriptionSimilarity, encode_texts
 
 __all__ = [
@@ -71,6 +73,7 @@ __all__ = [
     "gzsl_evaluate",
     "harmonic_mean",
     "per_class_accuracy",
+    "run_zeroshot_protocol",
     "seen_unseen_curve",
     "select_calibration_gamma",
     "sje_loss",
