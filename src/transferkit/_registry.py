@@ -56,6 +56,7 @@ _FAMILY_MODULES: dict[str, str] = {
     "feature": "transferkit.feature",
     "parameter": "transferkit.parameter",
     "transferability": "transferkit.transferability",
+    "zeroshot": "transferkit.zeroshot",
 }
 
 _REGISTRY: dict[str, dict[str, MethodInfo]] = {}
