@@ -137,3 +137,23 @@ def test_unrelated_source_is_not_reported_as_a_win(tmp_path):
     assert "positive transfer" not in shuffled_verdicts.values(), shuffled_verdicts
     assert "no method transferred significantly better" in shuffled["report"].lower()
     assert shuffled["source"]["source_train_accuracy"] < real["source"]["source_train_accuracy"]
+
+
+def test_seeds_auto_adds_seeds_at_the_planned_looks_until_decided(tmp_path):
+    """trainer.seeds: auto runs the first look (3 seeds), then adds seeds only at the planned
+    looks, and stops early only when every verdict is decided; the report states the plan."""
+    cfg = {"data": {"kind": "digits", "labels_per_class": [2]},
+           "backbone": {"name": "lenet", "params": {"widths": [4, 8], "feature_dim": 16}},
+           "methods": [{"name": "linear_probe"}], "pretrain": {"epochs": 2},
+           "trainer": {"max_epochs": 2, "patience": 0, "seeds": "auto", "max_seeds": 4, "workers": 1}}
+    res = run_compare(parse_config(cfg), tmp_path, progress=False)
+    plan = res["source"]["sequential_plan"]
+    seeds = res["source"]["seeds"]
+    assert plan["looks"] == [3, 4] and plan["level_per_look"] == pytest.approx(1 - 0.05 / 2)
+    assert seeds in ([0, 1, 2], [0, 1, 2, 3])
+    decided = {"positive transfer", "negative transfer", "practically equivalent"}
+    verdicts = [r[k] for r in res["summary"] if r["verdict"] != "baseline" for k in r if k.startswith("verdict_vs_")]
+    if len(seeds) == 3:  # stopped at the first look: only allowed when everything was decided
+        assert set(verdicts) <= decided
+    assert {r["seed"] for r in res["runs"] if r["method"] == "linear_probe"} == set(seeds)
+    assert "trainer.seeds: auto" in res["report"]

@@ -216,15 +216,50 @@ def test_ray_executor_gives_the_local_executors_results(tmp_path):
     assert key(again) == key(local) and len(again["runs"]) == 4
 
 
-def test_csv_logger_writes_per_epoch_curves(tmp_path):
+@pytest.mark.parametrize("logger, produced", [("csv", "metrics.csv"), ("tensorboard", "events.out.tfevents.*"),
+                                              ("mlflow", "meta.yaml")])
+def test_lightning_loggers_write_per_epoch_curves(tmp_path, logger, produced):
+    pytest.importorskip({"csv": "lightning", "tensorboard": "tensorboard", "mlflow": "mlflow"}[logger])
     from transferkit.experiments import run_multitask
 
     cfg = parse_config({"data": {"kind": "arrays", "path": str(_mt(tmp_path / "m.npz"))}, "backbone": {"name": "mlp"},
                         "methods": ["single_task", "equal"],
-                        "trainer": {"max_epochs": 2, "seeds": [0], "logger": "csv"}}, "multitask")
+                        "trainer": {"max_epochs": 2, "seeds": [0], "logger": logger}}, "multitask")
     run_multitask(cfg, tmp_path / "out", progress=False)
-    metrics = list((tmp_path / "out" / "runs" / "equal__seed0" / "logs").rglob("metrics.csv"))
-    assert metrics and metrics[0].read_text().strip()
+    files = list((tmp_path / "out" / "runs" / "equal__seed0" / "logs").rglob(produced))
+    assert files and files[0].stat().st_size > 0
+
+
+def test_peak_memory_is_measured_per_run():
+    """Each run's own peak, not the process's lifetime peak: a small run after a big one
+    reports less than the big one."""
+    from transferkit.experiments._executor import PeakMemory
+
+    with PeakMemory() as big:
+        block = np.ones(80 * 2**20 // 8)  # 80 MB
+        block[::4096] += 1
+        import time
+
+        time.sleep(0.1)
+    del block
+    with PeakMemory() as small:
+        time.sleep(0.1)
+    assert big.peak_mb > small.peak_mb + 40
+
+
+def test_packaged_encoders_are_pretrained_by_default(caplog):
+    import logging
+
+    from transferkit.experiments._common import resolve_pretrained
+
+    caplog.set_level(logging.INFO, "transferkit")
+    for command in COMMANDS:
+        cfg = parse_config({"backbone": {"name": "efficientnet_lite0"}}, command)
+        assert resolve_pretrained(cfg.backbone) is True
+        assert resolve_pretrained(parse_config({"backbone": {"name": "efficientnet_lite0", "pretrained": False}},
+                                               command).backbone) is False
+        assert resolve_pretrained(parse_config({"backbone": {"name": "lenet"}}, command).backbone) is False
+    assert "packaged pretrained weights" in caplog.text  # the choice is printed
 
 
 # --------------------------------------------------------------------- the install

@@ -53,6 +53,7 @@ def summarize(
     bounded: bool = True,
     rope: float = 0.01,
     runs_dir: Path | None = None,
+    level: float = 0.95,
 ) -> list[dict[str, Any]]:
     """One row per (group, method): mean, interval, and a verdict against each baseline."""
     groups: dict[tuple, dict[str, list[Mapping[str, Any]]]] = {}
@@ -98,7 +99,7 @@ def summarize(
                 ms = {s: samples.get((method, s)) for s in scores}
                 bs = {s: samples.get((b, s)) for s in base}
                 v = V.compare_to_baseline(
-                    scores, base, rope=rope, higher_is_better=higher_is_better, n_comparisons=n_comparisons,
+                    scores, base, rope=rope, higher_is_better=higher_is_better, n_comparisons=n_comparisons, level=level,
                     method_samples=ms if all(x is not None for x in ms.values()) else None,
                     baseline_samples=bs if all(x is not None for x in bs.values()) else None,
                 )

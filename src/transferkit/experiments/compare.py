@@ -18,6 +18,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,7 @@ from ._results import (
     write_results,
 )
 from ._summary import save_samples, summarize, verdict_columns, write_report
+from ._verdicts import DECIDED, SequentialPlan
 
 __all__ = ["run_compare", "default_methods", "build_model", "BASELINES"]
 
@@ -306,8 +308,6 @@ def run_compare(
     Everything is validated (methods, data, budgets, output directory) before the output
     directory is created or anything trains.
     """
-    if cfg.trainer.seeds == "auto":
-        raise ConfigError("trainer.seeds: auto is not available for compare yet; list the seeds")
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     check_logger_installed(cfg.trainer.logger)
@@ -333,45 +333,71 @@ def run_compare(
                 f"data.labels_per_class={n} (plus {need - n} per class for validation) needs "
                 f"{need} target samples per class: {err}"
             ) from None
-    seeds = cfg.trainer.seed_list()
+    auto = cfg.trainer.seeds == "auto"
+    plan = SequentialPlan.from_range(min(3, cfg.trainer.max_seeds), cfg.trainer.max_seeds) if auto else None
+    level = plan.look_level(0.95) if plan else 0.95
+    n_first = plan.min_seeds if plan else len(cfg.trainer.seed_list())
     model_params = sum(p.numel() for p in build_model(cfg, data, pretrained=False).parameters())
-    workers = _workers(cfg, model_params, len(cfg.data.labels_per_class) * len(seeds) * len(methods))
+    workers = _workers(cfg, model_params, len(cfg.data.labels_per_class) * n_first * len(methods))
     executor = make_executor(cfg.trainer, workers)
     prepare_output_dir(out, resume, overwrite)
     start = time.perf_counter()
+    tasks: list[RunTask] = []
+    runs: list[dict] = []
+    seeds: list[int] = []
     with threads(cfg.trainer, model_params):
         pretrained, info = _pretrain(cfg, data, out, resume, progress and is_main_process())
         info["reuse_head"] = reuse_head
         base_key = {"data": _data_key(cfg), "backbone": cfg.backbone.model_dump(mode="json"),
                     "pretrain": _pretrain_key(cfg, info["pretrained_backbone"]), "trainer": trainer_key(cfg.trainer),
                     "reuse_head": reuse_head}
-        tasks = []
-        for n in cfg.data.labels_per_class:
-            for s in seeds:
-                for m in methods:
-                    key = {**base_key, "method": m.model_dump(mode="json"), "labels_per_class": n, "seed": s}
-                    run_id = f"{m.display}__n{n}__seed{s}"
-                    tasks.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": m.model_dump(mode="json"),
-                                                       "n": n, "seed": s, "resume": resume}))
-        runs, todo = plan_runs(tasks, out / "runs", resume)
         ctx = _Context(cfg, data, pretrained, reuse_head, str(out))
-        bar = _progress(progress and is_main_process())
-        with bar or nullcontext():
-            task_bar = bar.add_task("fine-tuning", total=len(tasks), completed=len(runs)) if bar else None
+        with_source_only = data.source is not None and same and info.get("source") is not None
 
-            def done(result: dict) -> None:
-                runs.append(result)
-                if bar:
-                    bar.update(task_bar, advance=1,
-                               description=f"{result['method']:>18} n={result['labels_per_class']:<3} seed={result['seed']}")
+        def run_seeds(new: list[int]) -> None:
+            batch = []
+            for n in cfg.data.labels_per_class:
+                for s in new:
+                    for m in methods:
+                        key = {**base_key, "method": m.model_dump(mode="json"), "labels_per_class": n, "seed": s}
+                        run_id = f"{m.display}__n{n}__seed{s}"
+                        batch.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "n": n, "seed": s,
+                                                           "method": m.model_dump(mode="json"), "resume": resume}))
+            tasks.extend(batch)
+            reused, todo = plan_runs(batch, out / "runs", resume)
+            runs.extend(reused)
+            bar = _progress(progress and is_main_process())
+            with bar or nullcontext():
+                task_bar = bar.add_task("fine-tuning", total=len(batch), completed=len(reused)) if bar else None
 
-            executor.run(_run_one, ctx, [t.payload for t in todo], done)
-        if data.source is not None and same and info.get("source") is not None:
-            runs += _source_only_runs(ctx, [(n, s) for n in cfg.data.labels_per_class for s in seeds], out)
+                def done(result: dict) -> None:
+                    runs.append(result)
+                    if bar:
+                        bar.update(task_bar, advance=1, description=(
+                            f"{result['method']:>18} n={result['labels_per_class']:<3} seed={result['seed']}"))
+
+                executor.run(_run_one, ctx, [t.payload for t in todo], done)
+            if with_source_only:
+                runs.extend(_source_only_runs(ctx, [(n, s) for n in cfg.data.labels_per_class for s in new], out))
+            seeds.extend(new)
+
+        if plan is None:
+            run_seeds(cfg.trainer.seed_list())
+        else:  # trainer.seeds: auto -- add seeds at the planned looks until every verdict is decided
+            verdicts: list = []
+            while k := plan.next_batch(len(seeds), verdicts):
+                run_seeds(list(range(len(seeds), len(seeds) + k)))
+                summary = _summarize(runs, cfg, out, level)
+                verdicts = [SimpleNamespace(verdict=r[c]) for r in summary if r["verdict"] != "baseline"
+                            for c in r if c.startswith("verdict_vs_")]
+                log.info("seeds: auto -- %d seeds, %d of %d verdicts decided", len(seeds),
+                         sum(v.verdict in DECIDED for v in verdicts), len(verdicts))
     order = {t.run_id: i for i, t in enumerate(tasks)}
-    runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
-    summary = summarize(runs, metric="accuracy", baselines=BASELINES, group_keys=("labels_per_class",),
-                        rope=cfg.trainer.rope, runs_dir=out / "runs")
+    runs.sort(key=lambda r: (order.get(r["run_id"], len(order)), r["seed"], r["labels_per_class"]))
+    summary = _summarize(runs, cfg, out, level)
+    info["seeds"] = seeds
+    if plan is not None:
+        info["sequential_plan"] = {"looks": list(plan.looks), "level_per_look": level}
     figures = _figures(out, summary) if is_main_process() else []
     results = write_results(
         out, cfg.model_dump(mode="json"), runs, summary, command="compare",
@@ -383,10 +409,17 @@ def run_compare(
     return results
 
 
+def _summarize(runs: list[dict], cfg: CompareConfig, out: Path, level: float) -> list[dict]:
+    return summarize(runs, metric="accuracy", baselines=BASELINES, group_keys=("labels_per_class",),
+                     rope=cfg.trainer.rope, runs_dir=out / "runs", level=level)
+
+
 def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figures: list[str]) -> str:
     intro = [
         f"Data: `{cfg.data.kind}`; backbone: `{cfg.backbone.name}`"
-        + (" (pretrained weights)" if info.get("pretrained_backbone") else "") + f"; seeds: {cfg.trainer.seed_list()}.",
+        + (" (pretrained weights)" if info.get("pretrained_backbone") else "") + f"; seeds: {info.get('seeds')}"
+        + (f" (trainer.seeds: auto, looks at {info['sequential_plan']['looks']} seeds, each at interval level "
+           f"{info['sequential_plan']['level_per_look']:.4f})" if info.get("sequential_plan") else "") + ".",
         f"Source: {info.get('source') or 'none (pretrained backbone only)'}"
         + (f", source train accuracy {info['source_train_accuracy']:.3f}" if info.get("source_train_accuracy") is not None else "")
         + ".",

@@ -27,7 +27,7 @@ import numpy as np
 from .._registry import register
 from ..data._kinds import load_data
 from ..exceptions import ConfigError, TransferkitError, UnknownNameError, suggest
-from ._common import check_logger_installed, make_logger, threads, trainer_key
+from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
 from ._config import MethodSpec, MultitaskConfig
 from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
 from ._results import (
@@ -154,26 +154,22 @@ class _Context:
 
 
 def _build(ctx: _Context, task_list):
+    """The multi-task model: the ``backbone`` section's network (any name, pretrained weights
+    when they ship offline) shared as the ``architecture`` section says."""
     import transferkit
 
     cfg = ctx.cfg
-    X = ctx.train.X
-    bp = dict(cfg.backbone.params)
-    if cfg.backbone.name == "mlp":
-        bp.setdefault("in_features", int(np.prod(X.shape[1:])))
-    elif X.ndim == 4 and cfg.backbone.name in ("lenet", "small_resnet"):
-        bp.setdefault("in_channels", int(X.shape[1]))
-        if cfg.backbone.name == "lenet":
-            bp.setdefault("input_size", int(X.shape[-1]))
+    shape = tuple(ctx.train.X.shape[1:])
+    backbone = build_backbone(cfg.backbone, shape, 0)
     try:
-        return transferkit.create("mtl_architecture", cfg.architecture.name, backbone=cfg.backbone.name,
-                                  tasks=task_list, backbone_params=bp, **cfg.architecture.params)
+        return transferkit.create("mtl_architecture", cfg.architecture.name, backbone=backbone,
+                                  tasks=task_list, **cfg.architecture.params)
     except (TransferkitError, ImportError):
         raise
     except Exception as err:
         raise ConfigError(
-            f"architecture '{cfg.architecture.name}' with backbone '{cfg.backbone.name}' (params {bp}) could not be "
-            f"built for inputs of shape {tuple(X.shape[1:])}: {type(err).__name__}: {err}"
+            f"architecture '{cfg.architecture.name}' with backbone '{cfg.backbone.name}' could not be built for "
+            f"inputs of shape {shape}: {type(err).__name__}: {err}"
         ) from err
 
 
