@@ -179,6 +179,6 @@ def fit_finetune(
         epochs=int(pl_trainer.current_epoch),
         train_seconds=seconds,
         peak_memory_mb=peak_memory_mb(),
-        trainable_params=count_parameters(model),
+        trainable_params=count_parameters(model) + sum(count_parameters(m) for m in strategy.trainable_modules().values()),
         best_val_acc=None if module.best_val == float("-inf") else module.best_val,
     )
