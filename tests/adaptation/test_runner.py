@@ -71,3 +71,42 @@ def test_runner_passes_accelerator_devices_strategy_to_trainer(tmp_path, monkeyp
 def test_runner_rejects_bad_devices(tmp_path):
     with pytest.raises(ConfigError, match="trainer.devices"):
         run({"trainer": {"devices": 1.5}}, tmp_path)
+
+
+def test_scorers_see_a_held_out_source_split_not_the_training_source(tmp_path, monkeypatch):
+    """IWCV and DEV are defined on held-out source samples: the runner trains on the rest."""
+    import numpy as np
+
+    import transferkit
+    from transferkit.data import Domain
+    from transferkit.experiments.adaptation import split_source
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    src = Domain(rng.normal(size=(60, 4)).astype(np.float32), y, "s", 3)
+    train, held = split_source(src, 0.25, seed=0)
+    assert len(held) == 15 and np.bincount(held.y).tolist() == [5, 5, 5]
+    assert len(np.intersect1d(train.X[:, 0], held.X[:, 0])) == 0
+
+    seen = []
+    real_create = transferkit._registry.create
+
+    def spy(family, name, **params):
+        obj = real_create(family, name, **params)
+        if family != "scorer":
+            return obj
+
+        def score(**kw):
+            seen.append(len(kw["y_s"]))
+            return obj(**kw)
+
+        return score
+
+    monkeypatch.setattr("transferkit._registry.create", spy)
+    path = tmp_path / "p.npz"
+    np.savez(path, X_source=src.X, y_source=y, X_target=src.X + 1, y_target=y)
+    cfg = {"data": {"kind": "arrays", "path": str(path), "source_val_fraction": 0.25},
+           "backbone": {"name": "mlp", "params": {"hidden": [4]}}, "methods": ["source_only"],
+           "scorers": ["dev"], "trainer": {"max_epochs": 1, "seeds": [0]}}
+    run(cfg, tmp_path / "out")
+    assert seen == [15]  # the held-out quarter of the 60 source samples

@@ -53,7 +53,9 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("method", ["equal", "mgda", "gradnorm"])  # PCGrad: as MGDA; MGDA-UB: runner test
+# one case in the default suite, the others behind -m slow (each starts 2 processes)
+@pytest.mark.parametrize("method", [pytest.param("equal", marks=pytest.mark.slow), "mgda",
+                                    pytest.param("gradnorm", marks=pytest.mark.slow)])  # PCGrad: as MGDA
 def test_two_processes_stay_identical(tmp_path, method):
     script = tmp_path / "ddp_mtl.py"
     script.write_text(SCRIPT)

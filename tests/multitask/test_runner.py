@@ -12,12 +12,12 @@ from transferkit.data.multitask import from_arrays
 from transferkit.exceptions import ConfigError, UnknownNameError
 from transferkit.experiments import parse_config
 from transferkit.experiments.multitask import delta_m, run_multitask
+from transferkit.multitask import MGDA, GradNorm, HardSharing, Task
+from transferkit.training.multitask import evaluate_multitask, fit_multitask
 
 
 def run(cfg, out, resume=False):
     return run_multitask(parse_config(cfg, "multitask"), out, resume=resume, progress=False)
-from transferkit.multitask import MGDA, GradNorm, HardSharing, Task
-from transferkit.training.multitask import evaluate_multitask, fit_multitask
 
 
 def _arrays(tmp_path):
@@ -103,3 +103,12 @@ def test_runner_cli_two_process_ddp_with_an_aggregator(tmp_path):
     assert [r["method"] for r in res["runs"]] == ["single_task", "mgda_ub"]  # the baseline always runs
     assert res["config"]["trainer"]["devices"] == 2
     assert np.isfinite(res["runs"][0]["metrics"]["a/mse"])
+
+
+def test_runner_gives_uncertainty_weighting_the_tasks_kinds():
+    """Regression tasks get Kendall et al.'s factor 1/2 (eq. 5), classification tasks 1 (eq. 10)."""
+    from transferkit.experiments.multitask import _balancer
+
+    tasks = [Task("c", 3), Task("r", 1, kind="regression")]
+    weighting, _ = _balancer("uncertainty", {}, tasks)
+    assert weighting.task_types == ["classification", "regression"]

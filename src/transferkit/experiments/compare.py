@@ -437,6 +437,7 @@ def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figu
 
 
 MAX_AUTO_WORKERS = 4
+MIN_RUNS_FOR_WORKERS = 8
 
 
 def _workers(cfg: CompareConfig, model_params: int, n_runs: int) -> int:
@@ -453,8 +454,8 @@ def _workers(cfg: CompareConfig, model_params: int, n_runs: int) -> int:
                 "accelerator: cpu, devices: 1 and strategy: auto (each run then uses one process)"
             )
         return max(1, min(t.workers, n_runs))
-    if not (single_cpu and model_params < SMALL_MODEL_PARAMS):
-        return 1
+    if not (single_cpu and model_params < SMALL_MODEL_PARAMS) or n_runs < MIN_RUNS_FOR_WORKERS:
+        return 1  # starting a worker (a fresh interpreter importing torch) costs more than a few tiny runs
     return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS, n_runs))
 
 

@@ -178,19 +178,13 @@ def _balancer(name: str, params: dict, tasks) -> tuple[Any, bool]:
 
     if name in WEIGHTINGS or name == "single_task":
         weighting = WEIGHTINGS.get(name, "fixed")
-        if weighting == "uncertainty" and "task_types" not in params and _accepts("weighting", "uncertainty", "task_types"):
-            params = {**params, "task_types": ["regression" if t.kind == "regression" else "classification" for t in tasks]}
+        if weighting == "uncertainty" and "task_types" not in params:  # Kendall et al. eq. 5 vs eq. 10
+            from ..multitask._uncertainty import kendall_task_type
+
+            params = {**params, "task_types": [kendall_task_type(t.kind) for t in tasks]}
         return transferkit.create("weighting", weighting, num_tasks=len(tasks), **params), False
     agg, rep = AGGREGATOR_METHODS.get(name, (name, False))
     return transferkit.create("aggregator", agg, **params), rep
-
-
-def _accepts(family: str, name: str, param: str) -> bool:
-    import inspect
-
-    import transferkit
-
-    return param in inspect.signature(transferkit.get_method(family, name).factory).parameters
 
 
 def _run_one(ctx: _Context, payload: dict) -> dict:
