@@ -151,7 +151,7 @@ def main(argv=None) -> None:
             if name in ("leep", "nce")
             else f"features [{n}, {d}]"
         )
-        print(f"| {name} | {inputs}, {c} classes | {t:.3f} | {v:.4f} |")
+        print(f"| {name} | {inputs}, {c} classes | {t:.3f} | {v:.6g} |")
     if limits is not None:
         limits.unregister() if hasattr(limits, "unregister") else None
 
