@@ -30,12 +30,11 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse
 from scipy.linalg import lapack
 
 from .._registry import register
 from ..exceptions import ConfigError, DataError
-from ._common import as_features, as_labels
+from ._common import as_features, as_labels, class_sums, one_hot
 
 __all__ = ["logme"]
 
@@ -77,17 +76,12 @@ def _eigh_projected(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.n
 def _spectrum(f: np.ndarray, labels: np.ndarray | None, targets: np.ndarray | None):
     """Eigenvalues ``s`` of the smaller Gram matrix and squared projections ``z**2`` [k, C]."""
     n, d = f.shape
-    if labels is not None:
-        num_classes = int(labels.max()) + 1
-        # [C, N] sparse indicator: class sums without building a dense one-hot matrix
-        ind = scipy.sparse.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(num_classes, n))
     if n >= d:
-        ft_y = (ind @ f).T if labels is not None else f.T @ targets  # [D, C]
+        ft_y = class_sums(labels, f).T if labels is not None else f.T @ targets  # [D, C]
         s, z = _eigh_projected(f.T @ f, ft_y)
         z2 = z**2
     else:  # F F' = U diag(s) U', and V' F' y = diag(sqrt(s)) U' y
-        ones = ind.T if labels is not None else None
-        rhs = ones.toarray() if ones is not None else targets  # [N, C]
+        rhs = one_hot(labels, int(labels.max()) + 1) if labels is not None else targets  # [N, C]
         s, ut_y = _eigh_projected(f @ f.T, rhs)
         s = np.clip(s, 0.0, None)
         z2 = s[:, None] * ut_y**2
