@@ -47,7 +47,7 @@ def _eigh_projected(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.n
     ``V`` is never formed: ``gram = Q T Q'`` (Householder tridiagonalisation, LAPACK
     ``dsytrd``), ``Q' rhs`` applies the reflectors (``dormqr``), and ``T = W diag(s) W'`` is
     solved by MRRR (``dstemr``), so ``V' rhs = W' Q' rhs``. This skips the back-transformation
-    of a full eigen-decomposition (a third of its cost). Falls back to ``eigh`` if MRRR fails.
+    that forms ``V`` in a full eigen-decomposition. Falls back to ``eigh`` if MRRR fails.
     """
     k = gram.shape[0]
     if k < 3:
@@ -106,14 +106,15 @@ def logme(
             [N] or [N, C] array of real targets.
         regression: score real-valued targets, one evidence per target column.
         tol: stop when ``alpha / beta`` changes by less than this fraction for every column
-            (the authors stop at 1e-2 after at most 11 steps; the evidence is flat at the
-            optimum, so a tight tolerance costs little).
+            (the authors' ICML routine stops at 1e-2 after at most 11 steps; the evidence is
+            flat at the optimum, so a tight tolerance costs little).
         max_iter: maximum fixed-point steps.
         eps: added to ``m'm`` and ``||F m - y||^2`` in the updates, as in the authors' code; it
             keeps ``alpha`` and ``beta`` finite when the features fit ``y`` exactly (``N <= D``,
             where the evidence keeps rising as ``beta`` grows). The returned value is the exact
-            log evidence at the final ``alpha, beta`` (the authors' code also adds ``eps`` to
-            the two fit terms of the evidence, which lowers it by ``(alpha + beta) eps / 2N``).
+            log evidence at the final ``alpha, beta``, as the authors' fixed-point routine
+            returns (their ICML routine also adds ``eps`` to the two fit terms of the evidence,
+            which lowers it by ``(alpha + beta) eps / 2N``).
 
     Returns:
         The evidence divided by ``N``, averaged over classes (or target columns); higher means
