@@ -60,6 +60,9 @@ def main(argv=None) -> None:
         f"{len(targets)} targets, {len(aff)} transfers, orders up to {top}; excluded sources: {args.exclude}"
     )
     print(f"# machine: {platform.machine()}, python {platform.python_version()}")
+    own = sorted(((aff[((t,), t)], t) for t in targets if ((t,), t) in aff), reverse=True)
+    print("# affinity of each target's own network (self__t, or t__t if larger), largest first:")
+    print("# " + ", ".join(f"{t} {v:.3f}" for v, t in own))
     budgets = list(range(1, len(tasks) + 1))
     for order in orders:
         t0 = time.perf_counter()

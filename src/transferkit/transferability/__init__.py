@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import ConfigError, UnknownNameError, suggest
 from ._ahp import ahp_weights, load_taskonomy_affinities, parse_transfer_key, reciprocal_matrix
 from ._gbc import gbc
 from ._grouping import TaskGrouping, choose_task_groups, group_score
@@ -91,8 +92,6 @@ def transferability_scores(
         names: scores to compute; default: every score the given inputs allow.
         params: per-score keyword arguments, e.g. ``{"gbc": {"pca_dim": 64}}``.
     """
-    from ..exceptions import ConfigError, UnknownNameError, suggest
-
     params = dict(params or {})
     if names is None:
         names = (FEATURE_SCORES if features is not None else ()) + (

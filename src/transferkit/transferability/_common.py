@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 
 from ..exceptions import DataError
 
-__all__ = ["as_features", "as_labels", "as_probabilities", "one_hot"]
+__all__ = ["as_features", "as_labels", "as_probabilities", "class_sums", "one_hot"]
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -77,3 +78,12 @@ def one_hot(labels: np.ndarray, num_classes: int) -> np.ndarray:
     out = np.zeros((labels.shape[0], num_classes))
     out[np.arange(labels.shape[0]), labels] = 1.0
     return out
+
+
+def class_sums(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``out[c] = sum of values[i] over i with labels[i] == c`` for labels in ``0..C-1``, [C, ...]."""
+    n = labels.shape[0]
+    ind = scipy.sparse.csr_matrix(
+        (np.ones(n), (labels, np.arange(n))), shape=(int(labels.max()) + 1, n)
+    )
+    return np.asarray(ind @ values)

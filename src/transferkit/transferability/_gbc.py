@@ -8,7 +8,7 @@ import numpy as np
 
 from .._registry import register
 from ..exceptions import ConfigError, DataError
-from ._common import as_features, as_labels
+from ._common import as_features, as_labels, class_sums
 
 __all__ = ["gbc"]
 
@@ -59,12 +59,9 @@ def gbc(
         raise DataError("GBC needs at least 2 classes, got 1")
     d = f.shape[1]
     counts = np.bincount(y).astype(np.float64)
-    means = np.zeros((num_classes, d))
-    np.add.at(means, y, f)
-    means /= counts[:, None]
-    sq = np.zeros((num_classes, d))
-    np.add.at(sq, y, f**2)
-    var = np.maximum(sq / counts[:, None] - means**2, min_variance)
+    means = class_sums(y, f) / counts[:, None]
+    dev = f - means[y]  # two-pass variance: no cancellation for features far from 0
+    var = np.maximum(class_sums(y, dev**2) / counts[:, None], min_variance)
     total = 0.0
     for c in range(num_classes):
         diff2 = (means[c] - means) ** 2  # [C, D]

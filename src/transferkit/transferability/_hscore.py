@@ -10,7 +10,7 @@ from sklearn.covariance import ledoit_wolf_shrinkage
 
 from .._registry import register
 from ..exceptions import ConfigError
-from ._common import as_features, as_labels
+from ._common import as_features, as_labels, class_sums
 
 __all__ = ["h_score", "shrinkage_h_score"]
 
@@ -20,9 +20,7 @@ def _centered_and_class_means(features: Any, labels: Any):
     y, _ = as_labels("labels", labels, f.shape[0])
     f = f - f.mean(axis=0, keepdims=True)
     counts = np.bincount(y).astype(np.float64)
-    means = np.zeros((counts.shape[0], f.shape[1]))
-    np.add.at(means, y, f)
-    means /= counts[:, None]
+    means = class_sums(y, f) / counts[:, None]
     # cov(E[f | y]) with every sample replaced by its class mean: sum_c (n_c / N) mu_c mu_c'
     cov_g = (means.T * (counts / f.shape[0])) @ means
     return f, cov_g

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._registry import register
-from ._common import as_labels, as_probabilities
+from ._common import as_labels, as_probabilities, class_sums
 
 __all__ = ["leep"]
 
@@ -34,9 +34,7 @@ def leep(source_probs: Any, labels: Any) -> float:
     theta = as_probabilities("source_probs", source_probs)
     y, _ = as_labels("labels", labels, theta.shape[0])
     n = theta.shape[0]
-    joint = np.zeros((int(y.max()) + 1, theta.shape[1]))
-    np.add.at(joint, y, theta)
-    joint /= n
+    joint = class_sums(y, theta) / n
     marginal = joint.sum(axis=0)
     cond = np.divide(joint, marginal, out=np.zeros_like(joint), where=marginal > 0)
     eep = np.einsum("iz,iz->i", cond[y], theta)

@@ -30,12 +30,11 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-import scipy.sparse
 from scipy.linalg import lapack
 
 from .._registry import register
 from ..exceptions import ConfigError, DataError
-from ._common import as_features, as_labels
+from ._common import as_features, as_labels, class_sums, one_hot
 
 __all__ = ["logme"]
 
@@ -48,7 +47,7 @@ def _eigh_projected(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.n
     ``V`` is never formed: ``gram = Q T Q'`` (Householder tridiagonalisation, LAPACK
     ``dsytrd``), ``Q' rhs`` applies the reflectors (``dormqr``), and ``T = W diag(s) W'`` is
     solved by MRRR (``dstemr``), so ``V' rhs = W' Q' rhs``. This skips the back-transformation
-    of a full eigen-decomposition (a third of its cost). Falls back to ``eigh`` if MRRR fails.
+    that forms ``V`` in a full eigen-decomposition. Falls back to ``eigh`` if MRRR fails.
     """
     k = gram.shape[0]
     if k < 3:
@@ -77,17 +76,12 @@ def _eigh_projected(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.n
 def _spectrum(f: np.ndarray, labels: np.ndarray | None, targets: np.ndarray | None):
     """Eigenvalues ``s`` of the smaller Gram matrix and squared projections ``z**2`` [k, C]."""
     n, d = f.shape
-    if labels is not None:
-        num_classes = int(labels.max()) + 1
-        # [C, N] sparse indicator: class sums without building a dense one-hot matrix
-        ind = scipy.sparse.csr_matrix((np.ones(n), (labels, np.arange(n))), shape=(num_classes, n))
     if n >= d:
-        ft_y = (ind @ f).T if labels is not None else f.T @ targets  # [D, C]
+        ft_y = class_sums(labels, f).T if labels is not None else f.T @ targets  # [D, C]
         s, z = _eigh_projected(f.T @ f, ft_y)
         z2 = z**2
     else:  # F F' = U diag(s) U', and V' F' y = diag(sqrt(s)) U' y
-        ones = ind.T if labels is not None else None
-        rhs = ones.toarray() if ones is not None else targets  # [N, C]
+        rhs = one_hot(labels, int(labels.max()) + 1) if labels is not None else targets  # [N, C]
         s, ut_y = _eigh_projected(f @ f.T, rhs)
         s = np.clip(s, 0.0, None)
         z2 = s[:, None] * ut_y**2
@@ -112,14 +106,15 @@ def logme(
             [N] or [N, C] array of real targets.
         regression: score real-valued targets, one evidence per target column.
         tol: stop when ``alpha / beta`` changes by less than this fraction for every column
-            (the authors stop at 1e-2 after at most 11 steps; the evidence is flat at the
-            optimum, so a tight tolerance costs little).
+            (the authors' ICML routine stops at 1e-2 after at most 11 steps; the evidence is
+            flat at the optimum, so a tight tolerance costs little).
         max_iter: maximum fixed-point steps.
         eps: added to ``m'm`` and ``||F m - y||^2`` in the updates, as in the authors' code; it
             keeps ``alpha`` and ``beta`` finite when the features fit ``y`` exactly (``N <= D``,
             where the evidence keeps rising as ``beta`` grows). The returned value is the exact
-            log evidence at the final ``alpha, beta`` (the authors' code also adds ``eps`` to
-            the two fit terms of the evidence, which lowers it by ``(alpha + beta) eps / 2N``).
+            log evidence at the final ``alpha, beta``, as the authors' fixed-point routine
+            returns (their ICML routine also adds ``eps`` to the two fit terms of the evidence,
+            which lowers it by ``(alpha + beta) eps / 2N``).
 
     Returns:
         The evidence divided by ``N``, averaged over classes (or target columns); higher means
