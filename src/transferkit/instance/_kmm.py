@@ -108,9 +108,10 @@ def kmm_weights(
         Phi = _nystroem_features(X_all, gamma, n_components, random_state)
         Ps, Pt = Phi[:ns], Phi[ns:]
         kappa = (ns / nt) * (Ps @ Pt.sum(axis=0))
+        Ps32 = Ps.astype(np.float32)
 
-        def matvec(b: np.ndarray) -> np.ndarray:
-            return Ps @ (Ps.T @ b)
+        def matvec(b: np.ndarray) -> np.ndarray:  # float32 products, float64 iterates
+            return (Ps32 @ (Ps32.T @ b.astype(np.float32))).astype(np.float64)
 
         G = Ps.T @ Ps
         lam = float(np.linalg.eigvalsh(G)[-1])
@@ -133,7 +134,7 @@ def kmm_weights(
                                             max_iter=max_iter)
     if not ok:
         logger.warning("KMM: projected gradient stopped at max_iter=%d before tol=%g", max_iter, tol)
-    Kb = K @ beta if approximation is None else matvec(beta)
+    Kb = K @ beta if approximation is None else Ps @ (Ps.T @ beta)
     obj = 0.5 * beta @ Kb - kappa @ beta
     return beta, {"objective": float(obj), "n_iter": n_iter, "converged": ok, "lipschitz": lam}
 
