@@ -32,6 +32,21 @@ def _nystroem_features(X_all: Any, gamma: float, n_components: int, seed: int) -
     return Nystroem(gamma=gamma, n_components=n_components, random_state=seed).fit_transform(X_all)
 
 
+def _rbf(A: Any, B: Any, gamma: float) -> np.ndarray:
+    """``exp(-gamma ||a - b||^2)`` for dense rows, computed in place after one product."""
+    import scipy.sparse as sp
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    if sp.issparse(A) or sp.issparse(B):
+        return rbf_kernel(A, B, gamma=gamma)
+    K = A @ B.T
+    K *= 2.0 * gamma
+    K -= gamma * np.einsum("ij,ij->i", A, A)[:, None]
+    K -= gamma * np.einsum("ij,ij->i", B, B)[None, :]
+    np.minimum(K, 0.0, out=K)
+    return np.exp(K, out=K)
+
+
 def kmm_weights(
     Xs: Any,
     Xt: Any,
@@ -59,17 +74,17 @@ def kmm_weights(
     Returns the weights and ``info`` (objective, iterations, convergence, lipschitz).
     """
     from scipy.linalg.blas import dsymv, ssymv
-    from scipy.sparse.linalg import eigsh
-    from sklearn.metrics.pairwise import rbf_kernel
+    from scipy.sparse.linalg import LinearOperator, eigsh
 
     ns, nt = Xs.shape[0], Xt.shape[0]
     eps_ = (np.sqrt(ns) - 1.0) / np.sqrt(ns) if eps is None else float(eps)
     lo, hi = ns * (1.0 - eps_), ns * (1.0 + eps_)
     if approximation is None:
-        K = rbf_kernel(Xs, gamma=gamma)
+        K = _rbf(Xs, Xs, gamma)
+        np.fill_diagonal(K, 1.0)
         kappa = np.zeros(ns)
         for j in range(0, nt, 4096):  # column blocks keep memory at ns x 4096
-            kappa += rbf_kernel(Xs, Xt[j : j + 4096], gamma=gamma).sum(axis=1)
+            kappa += _rbf(Xs, Xt[j : j + 4096], gamma).sum(axis=1)
         kappa *= ns / nt
 
         K32 = K.astype(np.float32)
@@ -83,7 +98,9 @@ def kmm_weights(
             return dsymv(1.0, Kf, b)
 
         # Lanczos' top Ritz value, padded by 1% so the step 1/L stays safe
-        lam = 1.01 * eigsh(K32, k=1, which="LA", tol=1e-4, return_eigenvectors=False)[0]
+        op = LinearOperator((ns, ns), matvec=lambda v: ssymv(1.0, K32f, v.ravel()),
+                            dtype=np.float32)
+        lam = 1.01 * float(eigsh(op, k=1, which="LA", tol=1e-4, return_eigenvectors=False)[0])
     elif approximation == "nystroem":
         import scipy.sparse as sp
 
@@ -91,9 +108,10 @@ def kmm_weights(
         Phi = _nystroem_features(X_all, gamma, n_components, random_state)
         Ps, Pt = Phi[:ns], Phi[ns:]
         kappa = (ns / nt) * (Ps @ Pt.sum(axis=0))
+        Ps32 = Ps.astype(np.float32)
 
-        def matvec(b: np.ndarray) -> np.ndarray:
-            return Ps @ (Ps.T @ b)
+        def matvec(b: np.ndarray) -> np.ndarray:  # float32 products, float64 iterates
+            return (Ps32 @ (Ps32.T @ b.astype(np.float32))).astype(np.float64)
 
         G = Ps.T @ Ps
         lam = float(np.linalg.eigvalsh(G)[-1])
@@ -116,7 +134,7 @@ def kmm_weights(
                                             max_iter=max_iter)
     if not ok:
         logger.warning("KMM: projected gradient stopped at max_iter=%d before tol=%g", max_iter, tol)
-    Kb = K @ beta if approximation is None else matvec(beta)
+    Kb = K @ beta if approximation is None else Ps @ (Ps.T @ beta)
     obj = 0.5 * beta @ Kb - kappa @ beta
     return beta, {"objective": float(obj), "n_iter": n_iter, "converged": ok, "lipschitz": lam}
 
