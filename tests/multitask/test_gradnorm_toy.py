@@ -58,11 +58,13 @@ def test_gradnorm_equalises_training_rates():
     assert spread(gn_rates) < 0.35 * spread(eq_rates), (eq_rates, gn_rates)
     assert spread(gn15_rates) < 0.3 * spread(eq_rates), (eq_rates, gn15_rates)
     assert gn15_rates[0] < 1.0 and gn15_rates[1] < 1.0, gn15_rates  # both tasks train
-    # at the paper's alpha = 0.12 the sigma=1 task's loss stops growing (rate 2.17 -> 1.00) but,
-    # after 1500 steps, it has hardly begun to fall (0.9997 at seed 0; 0.957 and 0.917 at
-    # seeds 1, 2): "both tasks train" holds only by a hair here, so it is asserted as "the
-    # sigma=1 task no longer gets worse" and the sigma=100 task trains. docs/gradnorm_toy.md
-    # says why alpha = 0.12 balances weakly with the paper's direct weights.
+    # at the paper's alpha = 0.12 (direct weights), after 1500 steps the sigma=1 task's loss has
+    # stopped growing (rate 2.17 -> 1.00) but hardly begun to fall (0.9997 at seed 0; 0.957 and
+    # 0.917 at seeds 1, 2), and the balance does not last (rate 1.23 and 1.51 after 5000 steps,
+    # seeds 0, 1). "Both tasks train" does not hold at this alpha with direct weights; what
+    # holds at 1500 steps is asserted: the sigma=1 task no longer gets worse, the sigma=100 one
+    # trains. docs/gradnorm_toy.md says why (the small weight cannot settle under additive
+    # steps; the softmax parametrisation below does balance at alpha = 0.12).
     assert gn_rates[0] < 0.5 * eq_rates[0] and gn_rates[0] < 1.02, (eq_rates, gn_rates)
     assert gn_rates[1] < 1.0, gn_rates
     # weights end up ordered inversely to sigma (they equalise ||grad_W w_i L_i||), sum T
