@@ -49,14 +49,24 @@ def test_gradnorm_equalises_training_rates():
     eq_rates, _ = train(sigmas, False, 1500, average_last=100)
     gn_rates, gn_w = train(sigmas, True, 1500, alpha=0.12, average_last=100)  # the paper's toy alpha
     gn15_rates, gn15_w = train(sigmas, True, 1500, alpha=1.5, average_last=100)  # its default alpha
-    # measured (2026-11-23, seed 0): equal r = (2.22, 0.494), spread 1.50;
-    #   alpha 0.12: r = (1.09, 0.703), spread 0.44, w = (1.99, 0.011);
-    #   alpha 1.5:  r = (0.985, 0.703), spread 0.34, w = (2.00, 0.0046)
+    # measured (2026-11-29, seed 0; python benchmarks/multitask_gradnorm_toy.py prints the same):
+    #   equal r = (2.17, 0.496), spread 1.48;
+    #   alpha 0.12: r = (1.00, 0.684), spread 0.38, w = (1.99, 0.0132);
+    #   alpha 1.5:  r = (0.85, 0.729), spread 0.15, w = (2.00, 0.0028)
     assert eq_rates[1] < 0.5 * eq_rates[0], eq_rates  # equal weights: the sigma=100 task dominates
     assert eq_rates[0] > 1.0, eq_rates  # ... and the sigma=1 task's loss grows
     assert spread(gn_rates) < 0.35 * spread(eq_rates), (eq_rates, gn_rates)
     assert spread(gn15_rates) < 0.3 * spread(eq_rates), (eq_rates, gn15_rates)
     assert gn15_rates[0] < 1.0 and gn15_rates[1] < 1.0, gn15_rates  # both tasks train
+    # at the paper's alpha = 0.12 (direct weights), after 1500 steps the sigma=1 task's loss has
+    # stopped growing (rate 2.17 -> 1.00) but hardly begun to fall (0.9997 at seed 0; 0.957 and
+    # 0.917 at seeds 1, 2), and the balance does not last (rate 1.23 and 1.51 after 5000 steps,
+    # seeds 0, 1). "Both tasks train" does not hold at this alpha with direct weights; what
+    # holds at 1500 steps is asserted: the sigma=1 task no longer gets worse, the sigma=100 one
+    # trains. docs/gradnorm_toy.md says why (the small weight cannot settle under additive
+    # steps; the softmax parametrisation below does balance at alpha = 0.12).
+    assert gn_rates[0] < 0.5 * eq_rates[0] and gn_rates[0] < 1.02, (eq_rates, gn_rates)
+    assert gn_rates[1] < 1.0, gn_rates
     # weights end up ordered inversely to sigma (they equalise ||grad_W w_i L_i||), sum T
     for w in (gn_w, gn15_w):
         assert w[0] > 50 * w[1], w

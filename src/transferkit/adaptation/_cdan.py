@@ -51,9 +51,10 @@ class CDAN(AdaptationMethod):
 
     The entropy weights and the classifier: in the authors' code (github.com/thuml/CDAN,
     ``pytorch/loss.py``, ``CDAN(..., entropy, coeff)``) the entropy is *not* detached; a hook
-    multiplies its gradient by ``-coeff`` (the reversal coefficient of that step), so the
-    classifier is pushed, through ``w``, to make the domain classifier's loss *larger* on
-    confident samples. ``entropy_grad="reversed"`` (default) does the same with the current
+    multiplies its gradient by ``-coeff`` (the reversal coefficient of that step), so that,
+    through ``w``, the classifier is pushed to *raise* the weighted domain loss: to lower the
+    entropy (raise the weight) of the samples the domain classifier finds hardest to tell
+    apart. ``entropy_grad="reversed"`` (default) does the same with the current
     GRL coefficient; ``"detached"`` treats ``w`` as constants (no gradient through ``H``).
 
     Args:
