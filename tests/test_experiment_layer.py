@@ -280,3 +280,47 @@ def test_readme_ci_and_constraints_agree():
     for pkg in ("torch", "lightning", "torchjd", "quadprog", "qpsolvers", "ray", "pydantic", "numpy"):
         assert pkg in pins, f"{pkg} is not pinned in constraints.txt"
     assert "torchjd[quadprog_projector]" in pyproject  # torchjd's QP solver is an extra now
+
+
+# ----------------------------------------------------- shallow methods in the commands
+
+
+def test_adapt_runs_instance_and_feature_estimators_against_their_base_learner(tmp_path):
+    """KMM and CORAL from the command line: verdicts against the same base learner trained on the
+    source only, KMM's effective sample size in the table and its weights in a figure."""
+    from transferkit.experiments import run_adapt
+
+    p = _pair(tmp_path / "pair.npz")
+    cfg = parse_config({"data": {"kind": "arrays", "path": str(p)},
+                        "methods": ["kmm", {"name": "coral", "params": {"estimator": "1nn"}}],
+                        "trainer": {"seeds": [0, 1]}}, "adapt")
+    res = run_adapt(cfg, tmp_path / "out", progress=False)
+    rows = {r["method"]: r for r in res["summary"]}
+    assert set(rows) == {"kmm", "coral", "source_only:logistic_regression", "source_only:1nn"}
+    assert rows["kmm"]["vs"] == "source_only:logistic_regression" and rows["coral"]["vs"] == "source_only:1nn"
+    assert 1 <= rows["kmm"]["effective_sample_size"] <= 96  # at most the training source's size
+    assert (tmp_path / "out" / "figures" / "weights_kmm.png").exists()
+    assert "effective_sample_size" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_compare_runs_few_shot_estimators_against_target_only_and_source_only(tmp_path):
+    from transferkit.experiments import run_compare
+
+    p = _pair(tmp_path / "pair.npz")
+    cfg = parse_config({"data": {"kind": "arrays", "path": str(p), "labels_per_class": [3]},
+                        "backbone": {"name": "mlp", "params": {"hidden": [4]}},
+                        "methods": ["tradaboost", "fa"], "pretrain": {"epochs": 1},
+                        "trainer": {"max_epochs": 1, "seeds": [0, 1]}}, "compare")
+    res = run_compare(cfg, tmp_path / "out", progress=False)
+    rows = {r["method"]: r for r in res["summary"]}
+    assert {"tradaboost", "fa", "target_only:logistic_regression", "source_only:logistic_regression"} <= set(rows)
+    for m in ("tradaboost", "fa"):
+        assert rows[m]["vs"] == "target_only:logistic_regression"
+        assert "verdict_vs_source_only:logistic_regression" in rows[m]
+
+
+def test_a_base_learner_without_sample_weight_is_refused_before_anything_runs(tmp_path, capsys):
+    p = _pair(tmp_path / "pair.npz")
+    out = tmp_path / "out"
+    assert main(["adapt", "-o", str(out), "data.kind=arrays", f"data.path={p}", "methods=[{name: kmm, params: {estimator: 1nn}}]"]) == 2
+    assert "does not accept sample_weight" in capsys.readouterr().err and not out.exists()

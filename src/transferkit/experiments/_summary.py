@@ -54,8 +54,13 @@ def summarize(
     rope: float = 0.01,
     runs_dir: Path | None = None,
     level: float = 0.95,
+    pairs: Any = None,
 ) -> list[dict[str, Any]]:
-    """One row per (group, method): mean, interval, and a verdict against each baseline."""
+    """One row per (group, method): mean, interval, and a verdict against each baseline
+    (``pairs(method)`` names the baselines a method is judged against; default: all)."""
+    def judged(method: str) -> list[str]:
+        return [b for b in (pairs(method) if pairs is not None else baselines) if b != method]
+
     groups: dict[tuple, dict[str, list[Mapping[str, Any]]]] = {}
     for r in runs:
         if r.get("metrics", {}).get(metric) is None:
@@ -63,7 +68,7 @@ def summarize(
         groups.setdefault(_group(r, group_keys), {}).setdefault(r["method"], []).append(r)
     present = {m for g in groups.values() for m in g}
     n_comparisons = sum(
-        1 for g in groups.values() for m in g for b in baselines if b in g and b != m and m not in baselines
+        1 for g in groups.values() for m in g for b in judged(m) if b in g and m not in baselines
     ) or 1
     rows = []
     for gkey in sorted(groups, key=lambda k: tuple(str(x) for x in k)):
@@ -92,8 +97,8 @@ def summarize(
                 if rs[0].get(extra) is not None:
                     row[extra] = rs[0][extra]
             verdicts = {}
-            for b in baselines:
-                if b not in by_method or b == method:
+            for b in judged(method):
+                if b not in by_method:
                     continue
                 base = {r["seed"]: float(r["metrics"][metric]) for r in by_method[b]}
                 ms = {s: samples.get((method, s)) for s in scores}
@@ -115,6 +120,8 @@ def summarize(
                 row["verdict"] = "baseline"
             elif verdicts:
                 primary = next(b for b in baselines if b in verdicts)
+                row["vs"] = primary
+                row["gain"] = verdicts[primary].diff_mean
                 row["verdict"] = verdicts[primary].verdict
                 row["verdict_note"] = verdicts[primary].note
                 better = [b for b, v in verdicts.items() if v.verdict == V.POSITIVE]
@@ -169,7 +176,7 @@ def write_report(out: Path, title: str, intro: Sequence[str], summary: Sequence[
     rows = [r for r in summary if r.get("verdict") not in (None, "baseline")]
     if rows:
         counts = {v: sum(r["verdict"] == v for r in rows) for v in dict.fromkeys(r["verdict"] for r in rows)}
-        lines += ["Verdicts against " + baselines[0] + ": "
+        lines += ["Verdicts against " + (baselines[0] if len(baselines) == 1 else "each method's first baseline") + ": "
                   + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", ""]
         undecided = [r for r in rows if r["verdict"] == V.INCONCLUSIVE and r.get(f"seeds_needed_vs_{baselines[0]}")]
         if undecided:

@@ -25,13 +25,33 @@ from ._common import build_backbone, check_logger_installed, make_logger, thread
 from ._config import AdaptConfig, MethodSpec
 from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
 from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
-from ._summary import save_samples, summarize, verdict_columns, write_report
+from ._shallow import (
+    base_name,
+    fit_shallow,
+    is_shallow_baseline,
+    shallow_baseline_names,
+    shallow_family,
+    weights_figure,
+)
+from ._shallow import validate as validate_shallow
+from ._summary import save_samples, summarize, write_report
 
 __all__ = ["run_adapt", "BASELINES", "split_source"]
 
 log = logging.getLogger("transferkit")
 BASELINES = ("source_only",)
 _EXTRA_METRICS = ("source_accuracy", "a_distance_before", "a_distance_after", "domain_accuracy")
+
+
+def _pairs(methods: list[MethodSpec]):
+    """Which baseline each method is judged against: deep methods against the deep
+    ``source_only``, a shallow method against its own base learner on the source."""
+    shallow = {m.display: f"source_only:{base_name(m.params, m.name)}" for m in methods if shallow_family(m.name)}
+
+    def pairs(method: str) -> list[str]:
+        return [shallow[method]] if method in shallow else list(BASELINES)
+
+    return pairs
 
 
 def split_source(source: Domain, fraction: float, seed: int) -> tuple[Domain, Domain]:
@@ -109,6 +129,8 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
     task = RunTask(payload["run_id"], payload["key"], payload)
     runs_dir = Path(ctx.out) / "runs"
     run_dir = runs_dir / task.run_id
+    if is_shallow_baseline(spec.name) or shallow_family(spec.name):
+        return _run_shallow(ctx, spec, seed, task, runs_dir)
     torch.manual_seed(seed)
     model = build_backbone(cfg.backbone, ctx.source.input_shape, ctx.num_classes)
     fs0, _ = _features(model, ctx.source_val)
@@ -146,6 +168,27 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
     return finish_run(runs_dir, task, result, write=is_main_process())
 
 
+def _run_shallow(ctx: _Context, spec: MethodSpec, seed: int, task: RunTask, runs_dir: Path) -> dict:
+    """A scikit-learn method (KMM, KLIEP, CORAL, SA, TCA, ...) or its base learner on the source."""
+    import time as _time
+
+    run_dir = runs_dir / task.run_id
+    t0 = _time.perf_counter()
+    with PeakMemory() as mem:
+        correct, extra = fit_shallow(spec.name, spec.params, seed, ctx.source.X, ctx.source.y, ctx.target.X, None,
+                                     ctx.test.X, ctx.test.y, run_dir if is_main_process() else None)
+    result = {"method": spec.display, "strategy": spec.name, "seed": seed, "params": spec.params,
+              "metrics": {"target_accuracy": float(correct.mean()), **{k: v for k, v in extra.items() if k != "weights"}},
+              "train_seconds": _time.perf_counter() - t0, "peak_memory_mb": mem.peak_mb, "trainable_params": None}
+    if is_main_process():
+        result["samples"] = save_samples(run_dir, correct)
+        if extra.get("weights") and seed == ctx.first_seed:
+            weights_figure(Path(ctx.out) / "figures" / f"weights_{spec.display}.png", ctx.source.X, ctx.target.X,
+                           np.load(run_dir / extra["weights"]), f"{spec.display}: source instance weights "
+                           f"(effective sample size {extra['effective_sample_size']:.0f} of {extra['source_samples']})")
+    return finish_run(runs_dir, task, result, write=is_main_process())
+
+
 def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bool = False,
               overwrite: bool = False, progress: bool = True) -> dict:
     """Run every method x seed of ``cfg``; write results.json, report.md and figures."""
@@ -157,10 +200,15 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     check_output_dir(out, resume, overwrite)
     check_logger_installed(cfg.trainer.logger)
     methods = cfg.listed_methods() or [MethodSpec(name="source_only"), MethodSpec(name="dann")]
-    if not any(m.name == "source_only" for m in methods):
+    deep = [m for m in methods if not shallow_family(m.name)]
+    if deep and not any(m.name == "source_only" for m in methods):
         methods.insert(0, MethodSpec(name="source_only"))
-    for m in methods:
-        transferkit.get_method("adaptation", m.name)  # unknown names fail before any training
+    for m in methods:  # unknown names and bad parameters fail before any training
+        if shallow_family(m.name):
+            validate_shallow(m.name, m.params)
+        else:
+            transferkit.get_method("adaptation", m.name)
+    methods += [MethodSpec(name=b) for b in shallow_baseline_names(methods, with_target=False)]
     for s in cfg.scorers:
         transferkit.get_method("scorer", s)
     data: TransferData = load_data(cfg.data, "adapt")
@@ -168,12 +216,15 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
         raise DataError("adapt needs a labelled source domain")
     source, source_val = split_source(data.source, cfg.data.source_val_fraction, cfg.data.seed)
     num_classes = data.source_num_classes
-    probe = build_backbone(cfg.backbone, source.input_shape, num_classes)
-    for m in methods:  # bad parameters fail before any training
+    model_params = 0
+    if deep:
         from ..adaptation import build_method
 
-        build_method(m.name, probe.feature_dim, num_classes, **m.params)
-    model_params = sum(p.numel() for p in probe.parameters())
+        probe = build_backbone(cfg.backbone, source.input_shape, num_classes)
+        for m in methods:  # bad parameters fail before any training
+            if m in deep:
+                build_method(m.name, probe.feature_dim, num_classes, **m.params)
+        model_params = sum(p.numel() for p in probe.parameters())
     seeds = cfg.trainer.seed_list()
     executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)
     prepare_output_dir(out, resume, overwrite)
@@ -192,17 +243,19 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
         executor.run(_run_one, ctx, [t.payload for t in todo], runs.append)
     order = {t.run_id: i for i, t in enumerate(tasks)}
     runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
-    summary = summarize(runs, metric="target_accuracy", baselines=BASELINES, rope=cfg.trainer.rope,
-                        runs_dir=out / "runs")
+    baselines = [*BASELINES, *shallow_baseline_names(methods, with_target=False)]
+    summary = summarize(runs, metric="target_accuracy", baselines=baselines, rope=cfg.trainer.rope,
+                        runs_dir=out / "runs", pairs=_pairs(methods))
     for row in summary:  # the other metrics' means, for the table
         rs = [r for r in runs if r["method"] == row["method"]]
-        for k in (*_EXTRA_METRICS, *(f"score_{s}" for s in cfg.scorers)):
+        for k in (*_EXTRA_METRICS, "effective_sample_size", *(f"score_{s}" for s in cfg.scorers)):
             vals = [r["metrics"].get(k) for r in rs if r["metrics"].get(k) is not None]
             if vals:
                 row[k] = float(np.mean(vals))
     figures = []
     if is_main_process():
-        figures = sorted(str(p.relative_to(out)) for p in (out / "figures").glob("pca_*.png"))
+        figures = sorted(str(p.relative_to(out)) for pat in ("pca_*.png", "weights_*.png")
+                         for p in (out / "figures").glob(pat))
         curves = {r["method"]: [h.get("target_acc", np.nan) for h in r.get("history", [])]
                   for r in runs if r["seed"] == seeds[0]}
         if any(curves.values()):
@@ -210,17 +263,18 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     results = write_results(out, cfg.model_dump(mode="json"), runs, summary, "adapt",
                             extra={"total_seconds": time.perf_counter() - start, "figures": figures,
                                    "transductive": data.transductive,
-                                   "columns": verdict_columns("target_accuracy", BASELINES)})
+                                   "columns": ["method", "target_accuracy_mean", "ci95_low", "ci95_high", "vs",
+                                               "gain", "verdict", "effective_sample_size"]})
     if is_main_process():
         intro = [f"Domain adaptation `{cfg.data.kind}`: {data.source.name} → {data.target.name}; backbone "
                  f"`{cfg.backbone.name}`; seeds {seeds}.",
                  f"{len(source)} labelled source samples for training ({len(source_val)} held out for the "
                  f"IWCV/DEV scores), {len(data.target)} unlabelled target samples, {len(data.target_test)} "
                  "target test samples; target labels used for evaluation only."]
-        cols = ["method", "target_accuracy_mean", "ci95_low", "ci95_high", "gain_vs_source_only",
-                "verdict_vs_source_only", *_EXTRA_METRICS, *(f"score_{s}" for s in cfg.scorers)]
+        cols = ["method", "target_accuracy_mean", "ci95_low", "ci95_high", "vs", "gain", "verdict", *_EXTRA_METRICS,
+                "effective_sample_size", *(f"score_{s}" for s in cfg.scorers)]
         results["report"] = write_report(out, "transferkit adapt", intro, summary, cols, figures,
-                                         rope=cfg.trainer.rope, baselines=BASELINES, transductive=data.transductive)
+                                         rope=cfg.trainer.rope, baselines=baselines, transductive=data.transductive)
     return results
 
 

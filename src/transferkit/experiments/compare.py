@@ -54,6 +54,14 @@ from ._results import (
     write_json,
     write_results,
 )
+from ._shallow import (
+    base_name,
+    fit_shallow,
+    is_shallow_baseline,
+    shallow_baseline_names,
+    shallow_family,
+)
+from ._shallow import validate as validate_shallow
 from ._summary import save_samples, summarize, verdict_columns, write_report
 from ._verdicts import DECIDED, SequentialPlan
 
@@ -195,6 +203,8 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
     train_idx = few_shot_indices(data.target.y, n, seed)
     val_idx = few_shot_indices(data.target.y, val_n, seed + 7919, exclude=train_idx)
     train, val = data.target.subset(train_idx, "target_train"), data.target.subset(val_idx, "target_val")
+    if is_shallow_baseline(method.name) or shallow_family(method.name):
+        return _run_shallow(ctx, method, n, seed, task, train, runs_dir)
 
     torch.manual_seed(seed)
     strategy = create("finetune", method.name, **method.params)
@@ -221,6 +231,29 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
         ckpt = run_dir / "checkpoints" / "last.ckpt"
         if ckpt.exists():
             ckpt.unlink()  # the run is complete: its result is what resuming needs
+    return finish_run(runs_dir, task, result, write=is_main_process())
+
+
+def _run_shallow(ctx: _Context, method: MethodSpec, n: int, seed: int, task: RunTask, train: Domain,
+                 runs_dir: Path) -> dict:
+    """A scikit-learn transfer method (TrAdaBoost, FA, tree transfer, ...) or a base learner on
+    the source or on the few target labels only, on the same few-shot split as the networks."""
+    data = ctx.data
+    if data.source is None:
+        raise ConfigError(f"method '{method.name}' needs a labelled source domain")
+    t0 = time.perf_counter()
+    with PeakMemory() as mem:
+        correct, extra = fit_shallow(method.name, method.params, seed, data.source.X, data.source.y, train.X,
+                                     train.y, data.target_test.X, data.target_test.y,
+                                     runs_dir / task.run_id if is_main_process() else None)
+    result = {
+        "method": method.display, "strategy": method.name, "params": method.params, "seed": seed,
+        "labels_per_class": n, "metrics": {"accuracy": float(correct.mean()),
+                                           **{k: v for k, v in extra.items() if k != "weights"}},
+        "epochs": 0, "train_seconds": time.perf_counter() - t0, "peak_memory_mb": mem.peak_mb, "trainable_params": None,
+    }
+    if is_main_process():
+        result["samples"] = save_samples(runs_dir / task.run_id, correct)
     return finish_run(runs_dir, task, result, write=is_main_process())
 
 
@@ -315,7 +348,12 @@ def run_compare(
     if not any(m.name == "scratch" for m in methods):
         methods.insert(0, MethodSpec(name="scratch"))
     for m in methods:  # unknown names and bad parameters fail before any training
-        create("finetune", m.name, **m.params)
+        if shallow_family(m.name):
+            validate_shallow(m.name, m.params)
+        else:
+            create("finetune", m.name, **m.params)
+    shallow_bases = shallow_baseline_names(methods, with_target=True)
+    methods += [MethodSpec(name=b) for b in shallow_bases]
     data = load_data(cfg.data, "compare")
     same = _same_classes(data)
     reuse_head = same if cfg.pretrain.reuse_head is None else cfg.pretrain.reuse_head
@@ -402,7 +440,8 @@ def run_compare(
     results = write_results(
         out, cfg.model_dump(mode="json"), runs, summary, command="compare",
         extra={"source": info, "total_seconds": time.perf_counter() - start, "figures": figures,
-               "columns": verdict_columns("accuracy", BASELINES, ("labels_per_class",))},
+               "columns": verdict_columns("accuracy", BASELINES, ("labels_per_class",))
+               + (["vs", "gain", "verdict"] if shallow_bases else [])},
     )
     if is_main_process():
         results["report"] = _report(out, cfg, summary, info, figures)
@@ -410,8 +449,17 @@ def run_compare(
 
 
 def _summarize(runs: list[dict], cfg: CompareConfig, out: Path, level: float) -> list[dict]:
-    return summarize(runs, metric="accuracy", baselines=BASELINES, group_keys=("labels_per_class",),
-                     rope=cfg.trainer.rope, runs_dir=out / "runs", level=level)
+    """Verdicts: networks against scratch and the source model, a shallow method against its base
+    learner trained on the few target labels and on the source."""
+    shallow = {}
+    for r in runs:
+        if shallow_family(r.get("strategy", "")):
+            base = base_name(r.get("params") or {}, r["strategy"])
+            shallow[r["method"]] = [f"target_only:{base}", f"source_only:{base}"]
+    bases = list(dict.fromkeys([*BASELINES, *(b for v in shallow.values() for b in v)]))
+    return summarize(runs, metric="accuracy", baselines=bases, group_keys=("labels_per_class",),
+                     rope=cfg.trainer.rope, runs_dir=out / "runs", level=level,
+                     pairs=lambda m: shallow.get(m, list(BASELINES)))
 
 
 def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figures: list[str]) -> str:
@@ -430,7 +478,8 @@ def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figu
     if info.get("warning"):
         intro.append(f"**Warning**: {info['warning']}.")
     cols = ["labels_per_class", "method", "head", "accuracy_mean", "ci95_low", "ci95_high"]
-    cols += [c for b in BASELINES for c in (f"gain_vs_{b}", f"verdict_vs_{b}")] + ["trainable_params", "flag"]
+    cols += [c for b in BASELINES for c in (f"gain_vs_{b}", f"verdict_vs_{b}")] + ["vs", "gain", "verdict",
+                                                                                "trainable_params", "flag"]
     return write_report(out, "transferkit compare", intro, summary, cols, figures, rope=cfg.trainer.rope,
                         baselines=[b for b in BASELINES if any(r["method"] == b for r in summary)],
                         transductive=False)
