@@ -5,6 +5,7 @@
     transferkit compare   [--config run.yaml] [--output DIR] [--resume | --overwrite] [key=value ...]
     transferkit adapt     [--config adapt.yaml] ...
     transferkit multitask [--config mtl.yaml] ...
+    transferkit zeroshot  --config zsl.yaml ...
 
 Every run command reads the same config language (``--config`` takes a file or the name of a
 bundled example) and validates it, the data paths and the output directory before importing
@@ -28,6 +29,7 @@ RUNNERS = {
     "compare": ("compare", "run_compare"),
     "adapt": ("adaptation", "run_adapt"),
     "multitask": ("multitask", "run_multitask"),
+    "zeroshot": ("zeroshot", "run_zeroshot"),
 }
 
 
@@ -150,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare": "labelled source, few labelled target: fine-tune with every strategy vs scratch and source-only",
         "adapt": "labelled source, unlabelled target: domain adaptation vs source-only",
         "multitask": "several tasks learnt together vs single-task training",
+        "zeroshot": "classes unseen in training, from attributes or descriptions vs the attribute prior",
     }
     for name, text in helps.items():
         p = sub.add_parser(name, help=text)

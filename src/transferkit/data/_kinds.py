@@ -24,8 +24,10 @@ SETTINGS = {
     "labelled_target": "labelled source + few labelled target samples (compare)",
     "unlabelled_target": "labelled source + unlabelled target, target labels for evaluation only (adapt)",
     "multitask": "one input array, one label column per task (multitask)",
+    "zeroshot": "features, labels, a class-embedding matrix and seen/unseen sample splits (zeroshot)",
 }
-COMMAND_SETTING = {"compare": "labelled_target", "adapt": "unlabelled_target", "multitask": "multitask"}
+COMMAND_SETTING = {"compare": "labelled_target", "adapt": "unlabelled_target", "multitask": "multitask",
+                   "zeroshot": "zeroshot"}
 
 #: keys every data section may set, whatever the kind
 _COMMON = {"kind", "max_samples", "seed"}
@@ -34,6 +36,7 @@ _SETTING_KEYS = {
     "labelled_target": {"labels_per_class", "val_per_class", "test_fraction", "shuffle_source_labels"},
     "unlabelled_target": {"partial_classes", "source_val_fraction", "test_fraction", "shuffle_source_labels"},
     "multitask": {"auxiliary", "test_fraction"},
+    "zeroshot": set(),
 }
 #: keys that name files or folders checked before anything is imported or trained
 _PATH_KEYS = ("path", "source_path", "target_path", "target_test_path")
@@ -100,12 +103,16 @@ _add("text", _T, {"source_path", "target_path", "target_test_path", "text_column
 _add("image_folder", _T, {"root", "source_domain", "target_domain", "image_size"},
      "root/<domain>/<class>/*.jpg, one folder per domain (Office-31 style)",
      f"{_L}:load_image_folder", required=("root", "source_domain", "target_domain"))
-_add("arrays", _T | {"multitask"},
+_add("arrays", _T | {"multitask", "zeroshot"},
      {"path", "domain_column", "label_column", "source_domain", "target_domain", "task_names",
       "task_kinds", "task_columns"},
      "your own arrays: an .npz (X_source, y_source, X_target[, y_target, X_target_test, "
-     "y_target_test]; multitask: X, Y) or a CSV/Parquet table with a domain column",
+     "y_target_test]; multitask: X, Y; zeroshot: X, y, class_embeddings, trainval, test_seen, "
+     "test_unseen[, train, val]) or a CSV/Parquet table with a domain column",
      f"{_L}:load_arrays", required=("path",))
+_add("gbu", {"zeroshot"}, {"root", "dataset", "attributes", "features_file"},
+     "the 'Good, Bad and Ugly' format of Xian et al. (att_splits.mat + res101.mat: AwA2, CUB, SUN, aPY)",
+     f"{_L}:load_gbu", required=("root",))
 _add("multimnist", {"multitask"}, {"root", "n_train", "n_test", "heldout_digits"},
      "MultiMNIST (Sener & Koltun 2018): two overlapping digits, left and right tasks",
      f"{_L}:load_multimnist")

@@ -230,6 +230,8 @@ def load_arrays(spec: Any, setting: str) -> Any:
 
     path = str(spec.path)
     is_npz = path.lower().endswith(".npz")
+    if setting == "zeroshot":
+        return _zeroshot_npz(path)
     if setting == "multitask":
         full = (load_npz_multitask(path, spec.task_names, spec.task_kinds) if is_npz else
                 load_table_multitask(path, spec.task_columns, spec.task_kinds))
@@ -265,3 +267,32 @@ def load_landmine(spec: Any, setting: str):
     from . import multitask as mtd
 
     return mtd.load_landmine(spec.root).split(spec.test_fraction, spec.seed)
+
+
+# ---------------------------------------------------------------------------- zero-shot
+
+
+def load_gbu(spec: Any, setting: str):
+    from .zeroshot import load_gbu as load
+
+    return load(spec.root, spec.dataset, attributes=spec.attributes, features_file=spec.features_file)
+
+
+def _zeroshot_npz(path: str):
+    """Zero-shot arrays: ``X [N, d]``, ``y [N]`` (class rows of ``class_embeddings``),
+    ``class_embeddings [C, a]``, and 0-based sample indices ``trainval``, ``test_seen``,
+    ``test_unseen`` (``train``, ``val`` for calibration); optional ``class_names``."""
+    from .tables import _npz
+    from .zeroshot import GBU_SPLITS, ZeroShotData
+
+    p, arr = _npz(path)
+    need = ["X", "y", "class_embeddings", "trainval", "test_seen", "test_unseen"]
+    missing = [k for k in need if k not in arr]
+    if missing:
+        raise DataError(f"'{p}' lacks arrays {missing} (zero-shot .npz: {', '.join(need)}[, train, val]); "
+                        f"it has {sorted(arr)}")
+    S = np.asarray(arr["class_embeddings"], np.float64)
+    names = [str(c) for c in arr["class_names"]] if "class_names" in arr else [str(i) for i in range(len(S))]
+    splits = {k: np.asarray(arr[k], np.int64).reshape(-1) for k in GBU_SPLITS if k in arr}
+    return ZeroShotData(np.asarray(arr["X"], np.float64), np.asarray(arr["y"], np.int64).reshape(-1), S, names,
+                        splits, p.stem)

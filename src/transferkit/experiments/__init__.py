@@ -20,13 +20,14 @@ from ._config import (
 
 __all__ = [
     "AdaptConfig", "CompareConfig", "MultitaskConfig", "RunConfig", "load_config", "parse_config",
-    "run_compare", "run_adapt", "run_multitask", "markdown_table", "write_results",
+    "run_compare", "run_adapt", "run_multitask", "run_zeroshot", "markdown_table", "write_results",
 ]
 
 _LAZY = {
     "run_compare": ("compare", "run_compare"),
     "run_adapt": ("adaptation", "run_adapt"),
     "run_multitask": ("multitask", "run_multitask"),
+    "run_zeroshot": ("zeroshot", "run_zeroshot"),
     "markdown_table": ("_results", "markdown_table"),
     "write_results": ("_results", "write_results"),
 }

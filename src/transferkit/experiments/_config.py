@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..exceptions import ConfigError, suggest
 
 __all__ = [
-    "RunConfig", "CompareConfig", "AdaptConfig", "MultitaskConfig", "COMMAND_CONFIGS",
+    "RunConfig", "CompareConfig", "AdaptConfig", "MultitaskConfig", "ZeroshotConfig", "COMMAND_CONFIGS",
     "DataSpec", "BackboneSpec", "MethodSpec", "PretrainSpec", "TrainerSpec", "OutputSpec",
     "ArchitectureSpec", "load_config", "parse_config", "apply_overrides", "read_yaml",
 ]
@@ -128,6 +128,15 @@ class MultitaskData(DataSpec):
     task_columns: list[str] | None = None  # CSV/Parquet: the label columns, one per task
     auxiliary: list[str] = Field(default_factory=list)
     test_fraction: float = 0.25
+
+
+class ZeroshotData(DataSpec):
+    """``zeroshot``: features, labels, a class-embedding matrix and the GBU sample splits."""
+
+    kind: str = "gbu"
+    dataset: str | None = None  # GBU sub-folder (AWA2, CUB, SUN, APY) under root
+    attributes: Literal["att", "original_att"] = "att"
+    features_file: str = "res101.mat"
 
 
 # ------------------------------------------------------------------------------- backbone
@@ -337,8 +346,22 @@ class MultitaskConfig(RunConfig):
     trainer: MultitaskTrainer = Field(default_factory=MultitaskTrainer)
 
 
+class ZeroshotTrainer(TrainerSpec):
+    seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0, 1, 2])
+    # calibrated stacking (Chao et al. 2016), gamma chosen on the validation split only
+    calibrate: bool = True
+
+
+class ZeroshotConfig(RunConfig):
+    """``transferkit zeroshot``: classes unseen in training, recognised from their descriptions."""
+
+    command: ClassVar[str] = "zeroshot"
+    data: ZeroshotData = Field(default_factory=ZeroshotData)
+    trainer: ZeroshotTrainer = Field(default_factory=ZeroshotTrainer)
+
+
 COMMAND_CONFIGS: dict[str, type[RunConfig]] = {
-    "compare": CompareConfig, "adapt": AdaptConfig, "multitask": MultitaskConfig,
+    "compare": CompareConfig, "adapt": AdaptConfig, "multitask": MultitaskConfig, "zeroshot": ZeroshotConfig,
 }
 
 #: old spelling -> new key path; accepted with a deprecation message
