@@ -112,3 +112,27 @@ def test_runner_gives_uncertainty_weighting_the_tasks_kinds():
     tasks = [Task("c", 3), Task("r", 1, kind="regression")]
     weighting, _ = _balancer("uncertainty", {}, tasks)
     assert weighting.task_types == ["classification", "regression"]
+
+
+def test_runner_records_tag_affinities_and_chooses_task_groups(tmp_path):
+    """trainer.tag_every records TAG's look-ahead affinities during training, groups the tasks
+    from them and states the recording's share of the training time."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    # tasks a and b share a direction, c is unrelated to both
+    Y = np.stack([X[:, 0] + X[:, 1], X[:, 0] + X[:, 1] + 0.1 * X[:, 2], X[:, 5] * 2], 1)
+    np.savez(tmp_path / "d.npz", X=X, Y=Y)
+    cfg = {"data": {"kind": "arrays", "path": str(tmp_path / "d.npz"), "task_names": ["a", "b", "c"]},
+           "backbone": {"name": "mlp", "params": {"hidden": [16]}}, "methods": ["single_task", "equal"],
+           "trainer": {"max_epochs": 2, "batch_size": 50, "lr": 0.01, "seeds": [0], "tag_every": 1,
+                       "tag_groups": [2]}}
+    res = run(cfg, tmp_path / "out")
+    tag = res["task_affinity"]
+    z = np.asarray(tag["affinity"])
+    assert tag["tasks"] == ["a", "b", "c"] and z.shape == (3, 3) and np.isfinite(z).all()
+    assert z[0, 1] > z[0, 2] and z[1, 0] > z[1, 2]  # a step on a helps b more than c, and vice versa
+    groups = {tuple(g) for g in tag["groupings"]["2"]["groups"]}
+    assert ("a", "b") in groups
+    assert 0 < tag["time_share"] < 1
+    assert (tmp_path / "out" / "task_affinity.png").exists()
+    assert "Task affinities (TAG)" in (tmp_path / "out" / "report.md").read_text()

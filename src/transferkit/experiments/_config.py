@@ -261,6 +261,10 @@ class MultitaskTrainer(TrainerSpec):
     batch_size: int = 128
     patience: int = 0
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
+    # record TAG look-ahead task affinities every k steps (Fifty et al. 2021); hard sharing only
+    tag_every: int | None = None
+    # task groupings chosen from the recorded affinities, for these numbers of networks
+    tag_groups: list[int] = Field(default_factory=lambda: [2])
 
 
 class OutputSpec(_Strict):

@@ -204,6 +204,7 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
         "trainer_extra": {"strategy": tr.strategy, "logger": make_logger(tr.logger, run_dir)},
     }
     weights: list = []
+    affinity, recorder, tag_share = None, None, 0.0
     with PeakMemory() as mem:
         if spec.name == "single_task":
             metrics: dict[str, Any] = {}
@@ -220,12 +221,25 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
             torch.manual_seed(seed)
             model = _build(ctx, ctx.tasks)
             bal, rep = _balancer(spec.name, spec.params, ctx.tasks)
+            recorder = None
+            if tr.tag_every:
+                from ..training.multitask import TaskAffinityRecorder
+
+                recorder = TaskAffinityRecorder(tr.tag_every, tr.lr)
+                fit_kw["trainer_extra"]["callbacks"] = [recorder]
             r = fit_multitask(model, ctx.tasks, bal, ctx.train, representation_mode=rep, seed=seed, **fit_kw)
+            if recorder is not None and recorder.matrices:
+                affinity = recorder.mean().tolist()
+                # the look-ahead runs inside the timed fit: its share of the training time
+                tag_share = recorder.seconds / max(r.train_seconds, 1e-9)
             metrics = evaluate_multitask(model, ctx.tasks, ctx.test)
             secs, n_params = r.train_seconds, r.trainable_params
             weights = [list(map(float, w)) for w in r.weight_history]
             metrics["final_weights"] = weights[-1] if weights else []
+    if spec.name != "single_task" and tr.tag_every and recorder is not None and recorder.matrices:
+        metrics["tag_time_share"] = tag_share
     result = {"method": spec.display, "strategy": spec.name, "seed": seed, "params": spec.params,
+              "affinity": affinity if spec.name != "single_task" and tr.tag_every else None,
               "metrics": metrics, "weight_history": weights if seed == ctx.first_seed else [],
               "train_seconds": secs, "peak_memory_mb": mem.peak_mb, "trainable_params": n_params}
     return finish_run(runs_dir, task, result, write=is_main_process())
@@ -280,14 +294,17 @@ def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, re
         if r["seed"] in base:
             r["metrics"]["delta_m"] = 0.0 if r["method"] == "single_task" else delta_m(r["metrics"], base[r["seed"]], tasks)
     summary = _summary(runs, tasks, cfg.trainer.rope, out / "runs")
+    tag = _task_groups(runs, tasks, cfg.trainer.tag_groups) if cfg.trainer.tag_every else None
     figs = _figures(out, {r["method"]: r["weight_history"] for r in runs if r.get("weight_history")}, runs, tasks) \
         if is_main_process() else []
+    if tag and is_main_process():
+        figs.append(_affinity_figure(out, tag))
     results = write_results(out, cfg.model_dump(mode="json"), runs, summary, "multitask",
-                            extra={"total_seconds": time.perf_counter() - start, "figures": figs,
+                            extra={"total_seconds": time.perf_counter() - start, "figures": figs, "task_affinity": tag,
                                    "columns": ["task", "method", "metric", "mean", "ci95_low", "ci95_high",
                                                "gain_vs_single_task", "verdict_vs_single_task"]})
     if is_main_process():
-        results["report"] = _report(out, results, tasks, figs, train, test, cfg.trainer.rope)
+        results["report"] = _report(out, results, tasks, figs, train, test, cfg.trainer.rope, tag)
     return results
 
 
@@ -314,7 +331,49 @@ def _rename(row: dict) -> dict:
     return {("mean" if k == "value_mean" else "std" if k == "value_std" else k): v for k, v in row.items()}
 
 
-def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: float) -> str:
+def _task_groups(runs: list[dict], tasks, ks: list[int]) -> dict | None:
+    """TAG affinities averaged over the runs that recorded them, and the groupings chosen from
+    them (Fifty et al. 2021; exact for up to 10 tasks)."""
+    from ..transferability import choose_task_groups
+
+    recorded = [r for r in runs if r.get("affinity")]
+    if not recorded:
+        return None
+    names = [t.name for t in tasks]
+    z = np.mean([np.asarray(r["affinity"]) for r in recorded], 0)
+    groupings = {}
+    for k in ks:
+        if 1 <= k < len(names):
+            groupings[str(k)] = choose_task_groups(z, k, tasks=names).to_dict()
+    shares = [r["metrics"]["tag_time_share"] for r in recorded if "tag_time_share" in r["metrics"]]
+    return {"tasks": names, "affinity": z.tolist(), "runs": len(recorded), "groupings": groupings,
+            "time_share": float(np.mean(shares)) if shares else None}
+
+
+def _affinity_figure(out: Path, tag: dict) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    z = np.asarray(tag["affinity"])
+    n = len(tag["tasks"])
+    fig, ax = plt.subplots(figsize=(1.2 + 0.5 * n, 1.0 + 0.5 * n))
+    lim = float(np.nanmax(np.abs(z))) or 1.0
+    im = ax.imshow(z, cmap="RdBu", vmin=-lim, vmax=lim)
+    ax.set_xticks(range(n), tag["tasks"], rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(n), tag["tasks"], fontsize=7)
+    ax.set_xlabel("task j (loss measured)")
+    ax.set_ylabel("task i (step taken)")
+    ax.set_title("TAG look-ahead affinity Z[i -> j]")
+    fig.colorbar(im, ax=ax)
+    fig.tight_layout()
+    fig.savefig(out / "task_affinity.png", dpi=110)
+    plt.close(fig)
+    return "task_affinity.png"
+
+
+def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: float, tag: dict | None = None) -> str:
     """``report.md``: per-task metrics in their own units, verdicts against single-task, Δm."""
     main = [t for t in tasks if not t.auxiliary]
     lines = [
@@ -331,6 +390,18 @@ def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: flo
                                         "gain_vs_single_task", "verdict_vs_single_task", "train_seconds"]), "",
     ]
     del main
+    if tag:
+        lines += ["## Task affinities (TAG)", "",
+                  f"Look-ahead affinities Z[i -> j] (Fifty et al., NeurIPS 2021), averaged over {tag['runs']} run(s) "
+                  + (f"; recording them took {100 * tag['time_share']:.1f}% of the training time" if tag["time_share"]
+                     is not None else "") + ".", ""]
+        lines.append(markdown_table([{"task i \\ j": a, **{b: tag["affinity"][i][j] for j, b in enumerate(tag["tasks"])}}
+                                     for i, a in enumerate(tag["tasks"])], ["task i \\ j", *tag["tasks"]]))
+        lines.append("")
+        for k, g in tag["groupings"].items():
+            lines.append(f"- best {k} group(s): " + "; ".join("{" + ", ".join(grp) + "}" for grp in g["groups"])
+                         + f" (score {g['score']:.4f}{'' if g['exact'] else ', approximate'})")
+        lines.append("")
     lines += [f"![{f}]({f})" for f in figs]
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text)

@@ -44,6 +44,7 @@ from ..multitask._backward import reduce_grads
 from ._fit import quietly
 
 __all__ = [
+    "TaskAffinityRecorder",
     "MultiTaskFitResult",
     "MultiTaskModule",
     "evaluate_multitask",
@@ -204,6 +205,44 @@ class MultiTaskModule(L.LightningModule):
                 means = sync(means)
             self.balancer.step(means.tolist())
         self._epoch_losses = []
+
+
+class TaskAffinityRecorder(L.Callback):
+    """Records TAG's look-ahead inter-task affinities during multi-task training.
+
+    Every ``every`` training steps, before the step, :func:`transferkit.transferability.
+    lookahead_affinity` steps the shared trunk on each task's loss alone (on copies, the model
+    is untouched) and measures every task's loss change (Fifty et al., NeurIPS 2021). ``mean()``
+    is the affinity matrix averaged over the recorded steps; ``seconds`` its cost. Hard sharing
+    only (a trunk with one head per task).
+    """
+
+    def __init__(self, every: int, lr: float) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every, self.lr = int(every), float(lr)
+        self.matrices: list[np.ndarray] = []
+        self.seconds = 0.0
+        self._step = 0
+
+    def on_train_batch_start(self, trainer, module, batch, batch_idx: int) -> None:
+        self._step += 1
+        if (self._step - 1) % self.every:
+            return
+        from ..transferability import lookahead_affinity
+
+        model = module.model
+        if not hasattr(model, "heads") or not hasattr(model, "backbone"):
+            raise ValueError("TAG affinities need a hard-sharing model (a shared backbone and one head per task)")
+        x, targets = batch
+        t0 = time.perf_counter()
+        losses = {t.name: (lambda out, y, t=t: t.loss(out, y)) for t in module.tasks}
+        heads = {t.name: model.heads[t.name] for t in module.tasks}
+        self.matrices.append(lookahead_affinity(model.backbone, heads, losses, x, targets, lr=self.lr))
+        self.seconds += time.perf_counter() - t0
+
+    def mean(self) -> np.ndarray | None:
+        return np.nanmean(np.stack(self.matrices), 0) if self.matrices else None
 
 
 @dataclass
