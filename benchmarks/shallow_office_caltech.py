@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -114,7 +113,8 @@ def main() -> None:
                 else:
                     pred = est.fit(X, y, sample_domain=sd).predict(Xt)
                 acc.setdefault((mname, cname), []).append(100.0 * np.mean(pred == yt))
-        print(f"# {pair} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
+        print(f"# {pair}: " + ", ".join(f"{m}+{c} {v[-1]:.1f}" for (m, c), v in acc.items())
+              + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
     print("| method | classifier | " + " | ".join(pairs) + " | mean |")
     print("|---|---|" + "---:|" * (len(pairs) + 1))
     order = ["none", "KMM", "CORAL", "SA", "TCA"]
