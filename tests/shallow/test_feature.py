@@ -170,3 +170,11 @@ def test_dama_rejects_a_wrong_split_of_the_columns():
 
     with pytest.raises(DataError, match="n_source_features=13"):
         ManifoldAlignment(n_source_features=13).fit(X, y, sd)
+
+
+def test_dama_gives_the_same_map_on_sparse_input():
+    Xs, ys, Xt, yt, lab = _hetero()
+    X, y, sd = pack_heterogeneous(Xs, ys, Xt, lab)
+    a = ManifoldAlignment(n_source_features=5, n_components=2, mu=0.1).fit(X, y, sd)
+    b = ManifoldAlignment(n_source_features=5, n_components=2, mu=0.1).fit(sp.csr_matrix(X), y, sd)
+    np.testing.assert_allclose(np.abs(a.projection_), np.abs(b.projection_), atol=1e-10)
