@@ -77,7 +77,9 @@ def beta_for_gain(gain: float, sd_h: float) -> float:
     return float(optimize.brentq(lambda b: stats.norm.cdf((MU + b) / sd) - base - gain, -5, 5))
 
 
-def simulate(rng: np.random.Generator, n_seeds: int, sd_h: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+def simulate(
+    rng: np.random.Generator, n_seeds: int, sd_h: float, beta: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-sample correctness (n_seeds x N) of method B and baseline A on one fresh test set."""
     theta = rng.normal(MU, SD_THETA, N_TEST)
     h = rng.normal(0.0, sd_h, (2, 1, N_TEST)) if sd_h > 0 else np.zeros((2, 1, N_TEST))
@@ -100,8 +102,9 @@ def rule_new(b: np.ndarray, a: np.ndarray, samples: bool) -> Outcome:
     kw = {}
     if samples:
         kw = {"method_samples": dict(zip(seeds, b)), "baseline_samples": dict(zip(seeds, a))}
-    v = compare_to_baseline(dict(zip(seeds, b.mean(1))), dict(zip(seeds, a.mean(1))),
-                            rope=ROPE, level=LEVEL, **kw)
+    v = compare_to_baseline(
+        dict(zip(seeds, b.mean(1))), dict(zip(seeds, a.mean(1))), rope=ROPE, level=LEVEL, **kw
+    )
     return v.verdict, v.low, v.high
 
 
@@ -122,7 +125,9 @@ def rule_old(b: np.ndarray, a: np.ndarray) -> Outcome:
     return INCONCLUSIVE, m - half, m + half
 
 
-def rule_boot(b: np.ndarray, a: np.ndarray, rng: np.random.Generator, n_boot: int = 2000) -> Outcome:
+def rule_boot(
+    b: np.ndarray, a: np.ndarray, rng: np.random.Generator, n_boot: int = 2000
+) -> Outcome:
     e = b - a
     n, N = e.shape
     d, within_sd = e.mean(1), e.std(1, ddof=1) / math.sqrt(N)
@@ -139,8 +144,12 @@ def rule_boot(b: np.ndarray, a: np.ndarray, rng: np.random.Generator, n_boot: in
 
 
 def all_rules(b: np.ndarray, a: np.ndarray, rng: np.random.Generator) -> dict[str, Outcome]:
-    return {"new+samples": rule_new(b, a, True), "new": rule_new(b, a, False),
-            "old t": rule_old(b, a), "h-boot": rule_boot(b, a, rng)}
+    return {
+        "new+samples": rule_new(b, a, True),
+        "new": rule_new(b, a, False),
+        "old t": rule_old(b, a),
+        "h-boot": rule_boot(b, a, rng),
+    }
 
 
 # ------------------------------------------------------------------ tables
@@ -185,24 +194,33 @@ def run_simulation(reps: int, rng: np.random.Generator) -> None:
             rows_cov.append([name, str(n)] + [f"{cov[r]:.3f}" for r in RULES])
             if truth == POSITIVE:
                 right = rates(outs, lambda v: v == POSITIVE)
-                rows_power.append([name, str(n)] + [f"{right[r]:.3f}" for r in RULES]
-                                  + [f"{w[r]:.3f}" for r in RULES])
+                rows_power.append(
+                    [name, str(n)]
+                    + [f"{right[r]:.3f}" for r in RULES]
+                    + [f"{w[r]:.3f}" for r in RULES]
+                )
             else:
                 eq = rates(outs, lambda v: v == EQUIVALENT)
-                rows_false.append([name, str(n)] + [f"{w[r]:.3f}" for r in RULES]
-                                  + [f"{eq[r]:.3f}" for r in ("new+samples", "new")])
+                rows_false.append(
+                    [name, str(n)]
+                    + [f"{w[r]:.3f}" for r in RULES]
+                    + [f"{eq[r]:.3f}" for r in ("new+samples", "new")]
+                )
     print(f"simulated per-seed sd of the difference: {np.mean(sd_seed):.4f}")
     print_table(
         f"(a) No true difference ('same', 'equal') or a true gain on the ROPE's edge ('edge'), {reps} "
         "repetitions: rate of a false 'positive' or 'negative' verdict (nominal <= 0.05; 'edge': "
         "'positive' <= 0.025), and rate of 'practically equivalent'",
-        ["scenario", "seeds"] + [f"false: {r}" for r in RULES] + ["equiv.: new+samples", "equiv.: new"],
+        ["scenario", "seeds"]
+        + [f"false: {r}" for r in RULES]
+        + ["equiv.: new+samples", "equiv.: new"],
         rows_false,
     )
     print_table(
         f"(b) Coverage: rate at which the 95% interval contains the true (population) gain, {reps} "
         "repetitions (nominal 0.95; 'old t' and 'new' share the paired t interval)",
-        ["scenario", "seeds"] + list(RULES), rows_cov,
+        ["scenario", "seeds"] + list(RULES),
+        rows_cov,
     )
     print_table(
         f"(c) True gain +0.03 (ROPE 0.01), {reps} repetitions: power (rate of 'positive') and rate "
@@ -221,9 +239,13 @@ def run_simulation(reps: int, rng: np.random.Generator) -> None:
                 n += k
                 s = range(n)
                 verdict = compare_to_baseline(
-                    dict(zip(s, b[:n].mean(1))), dict(zip(s, a[:n].mean(1))), rope=ROPE,
-                    level=plan.look_level(LEVEL), method_samples=dict(zip(s, b[:n])),
-                    baseline_samples=dict(zip(s, a[:n])))
+                    dict(zip(s, b[:n].mean(1))),
+                    dict(zip(s, a[:n].mean(1))),
+                    rope=ROPE,
+                    level=plan.look_level(LEVEL),
+                    method_samples=dict(zip(s, b[:n])),
+                    baseline_samples=dict(zip(s, a[:n])),
+                )
             outcomes.append(verdict.verdict)
             used.append(n)
         w = np.mean([is_wrong(v) for v in outcomes])
@@ -232,7 +254,8 @@ def run_simulation(reps: int, rng: np.random.Generator) -> None:
     print_table(
         f"(d) Sequential plan looks={plan.looks}, level {plan.look_level(LEVEL):.4f} per look, "
         f"new+samples, {reps} repetitions",
-        ["scenario", "wrong verdict", "right verdict", "mean seeds used"], rows,
+        ["scenario", "wrong verdict", "right verdict", "mean seeds used"],
+        rows,
     )
     # a report's family of 30 comparisons: no true difference, or every true gain on the ROPE's edge
     m, fam_reps, n = 30, max(100, reps // 10), 10
@@ -245,19 +268,29 @@ def run_simulation(reps: int, rng: np.random.Generator) -> None:
             for _ in range(m):
                 b, a = simulate(rng, n, SD_H, beta)
                 s = range(n)
-                comps.append(Comparison(dict(zip(s, b.mean(1))), dict(zip(s, a.mean(1))), rope=ROPE,
-                                        method_samples=dict(zip(s, b)), baseline_samples=dict(zip(s, a))))
+                comps.append(
+                    Comparison(
+                        dict(zip(s, b.mean(1))),
+                        dict(zip(s, a.mean(1))),
+                        rope=ROPE,
+                        method_samples=dict(zip(s, b)),
+                        baseline_samples=dict(zip(s, a)),
+                    )
+                )
                 # the old rule has no ROPE: at the edge only its 'negative' is wrong
                 old_wrong = (NEGATIVE,) if gain else (POSITIVE, NEGATIVE)
                 old_any |= rule_old(b, a)[0] in old_wrong
             counts["old t"] += old_any
             for adj in ("none", "bonferroni", "holm"):
-                counts[adj] += any(v.verdict in (POSITIVE, NEGATIVE) for v in adjust_verdicts(comps, method=adj))
+                counts[adj] += any(
+                    v.verdict in (POSITIVE, NEGATIVE) for v in adjust_verdicts(comps, method=adj)
+                )
         rows.append([name] + [f"{v / fam_reps:.3f}" for v in counts.values()])
     print_table(
         f"(e) A report of {m} comparisons ({n} seeds each, new+samples), {fam_reps} repetitions: rate of at "
         "least one false 'positive'/'negative' in the report (family-wise error, nominal <= 0.05)",
-        ["scenario of all 30", "no adjustment", "bonferroni", "holm", "old t"], rows,
+        ["scenario of all 30", "no adjustment", "bonferroni", "holm", "old t"],
+        rows,
     )
 
 
@@ -271,12 +304,16 @@ def run_real(pool: int, reps: int, rng: np.random.Generator) -> None:
 
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
-    X_pool, X_test, y_pool, y_test = train_test_split(X, y, test_size=N_TEST, stratify=y, random_state=0)
+    X_pool, X_test, y_pool, y_test = train_test_split(
+        X, y, test_size=N_TEST, stratify=y, random_state=0
+    )
     t0 = time.perf_counter()
     pairs = []
     for seed in range(pool):
         r = np.random.default_rng(10_000 + seed)
-        idx = np.concatenate([r.choice(np.flatnonzero(y_pool == c), 10, replace=False) for c in range(10)])
+        idx = np.concatenate(
+            [r.choice(np.flatnonzero(y_pool == c), 10, replace=False) for c in range(10)]
+        )
         correct = []
         for init in (2 * seed, 2 * seed + 1):  # the same classifier under two names
             clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=init)
@@ -286,8 +323,10 @@ def run_real(pool: int, reps: int, rng: np.random.Generator) -> None:
             correct.append((clf.predict(X_test) == y_test).astype(np.float64))
         pairs.append(correct)
     arr = np.asarray(pairs)  # pool x 2 x N
-    print(f"\n(f) real training: {pool} seeds x 2 fits in {time.perf_counter() - t0:.0f} s; "
-          f"mean accuracy {arr.mean():.3f}, per-seed sd of the difference {np.std(arr[:, 1].mean(1) - arr[:, 0].mean(1), ddof=1):.4f}")
+    print(
+        f"\n(f) real training: {pool} seeds x 2 fits in {time.perf_counter() - t0:.0f} s; "
+        f"mean accuracy {arr.mean():.3f}, per-seed sd of the difference {np.std(arr[:, 1].mean(1) - arr[:, 0].mean(1), ddof=1):.4f}"
+    )
     rows = []
     for n in SEEDS:
         vs = []
@@ -301,7 +340,8 @@ def run_real(pool: int, reps: int, rng: np.random.Generator) -> None:
         f"(f) Real training, the same MLP under two names on scikit-learn digits (10 labels/class, "
         f"fixed test set of {N_TEST}), {reps} repetitions drawing seeds from a pool of {pool}: "
         "rate of a false 'positive'/'negative' verdict (nominal <= 0.05)",
-        ["seeds"] + [f"false: {r}" for r in RULES] + ["equiv.: new+samples"], rows,
+        ["seeds"] + [f"false: {r}" for r in RULES] + ["equiv.: new+samples"],
+        rows,
     )
 
 
@@ -314,7 +354,9 @@ def main() -> None:
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
-    print(f"verdict calibration: ROPE {ROPE}, level {LEVEL}, N_test {N_TEST}, python {platform.python_version()}")
+    print(
+        f"verdict calibration: ROPE {ROPE}, level {LEVEL}, N_test {N_TEST}, python {platform.python_version()}"
+    )
     run_simulation(args.reps, rng)
     if args.real:
         run_real(args.pool, args.reps, rng)

@@ -70,7 +70,9 @@ def test_one_seed_with_per_sample_values_says_whether_the_models_differ_beyond_t
     a = (rng.random(400) < 0.9).astype(float)
     b = a.copy()
     b[:80] = 0.0  # the baseline misses 80 more samples than the method
-    v = compare_to_baseline({0: a.mean()}, {0: b.mean()}, method_samples={0: a}, baseline_samples={0: b})
+    v = compare_to_baseline(
+        {0: a.mean()}, {0: b.mean()}, method_samples={0: a}, baseline_samples={0: b}
+    )
     assert v.verdict == NOT_APPLICABLE and "differ beyond test-set noise" in v.note
 
 
@@ -106,8 +108,12 @@ def test_identical_differences_with_per_sample_values_use_the_test_set_noise():
     meth = base.copy()
     meth[:30] = 1.0
     ms, bs = {0: meth, 1: meth.copy()}, {0: base, 1: base.copy()}
-    v = compare_to_baseline({s: ms[s].mean() for s in ms}, {s: bs[s].mean() for s in bs},
-                            method_samples=ms, baseline_samples=bs)
+    v = compare_to_baseline(
+        {s: ms[s].mean() for s in ms},
+        {s: bs[s].mean() for s in bs},
+        method_samples=ms,
+        baseline_samples=bs,
+    )
     assert v.high - v.low > 0.02
     assert v.test_set_share == pytest.approx(1.0)
 
@@ -161,10 +167,35 @@ def test_variance_decomposition_is_unbiased_for_the_shared_test_set():
     assert sa**2 / n + sc**2 / (n * N) < 0.5 * truth
 
 
+def test_interval_covers_the_true_difference_with_a_shared_test_set():
+    """Coverage of the 95% interval under the two-way model, with and without per-sample values:
+    the per-seed t interval alone misses the shared test set's luck."""
+    rng = np.random.default_rng(8)
+    n, N, delta, reps = 4, 80, 0.05, 400
+    hits_samples = hits_seeds = 0
+    for _ in range(reps):
+        e = (
+            delta
+            + rng.normal(0, 0.02, (n, 1))
+            + rng.normal(0, 0.3, (1, N))
+            + rng.normal(0, 0.3, (n, N))
+        )
+        ms, bs = dict(enumerate(e)), {s: np.zeros(N) for s in range(n)}
+        m, b = {s: float(r.mean()) for s, r in ms.items()}, {s: 0.0 for s in range(n)}
+        v = compare_to_baseline(m, b, method_samples=ms, baseline_samples=bs)
+        hits_samples += v.low <= delta <= v.high
+        w = compare_to_baseline(m, b)
+        hits_seeds += w.low <= delta <= w.high
+    assert 0.92 <= hits_samples / reps <= 0.985
+    assert hits_seeds / reps < 0.85
+
+
 # ------------------------------------------------------------------ intervals of one quantity
 
 
-@pytest.mark.parametrize("k,n", [(0, 10), (1, 10), (5, 10), (10, 10), (357, 360), (360, 360), (3, 1000)])
+@pytest.mark.parametrize(
+    "k,n", [(0, 10), (1, 10), (5, 10), (10, 10), (357, 360), (360, 360), (3, 1000)]
+)
 @pytest.mark.parametrize("method,sm_name", [("wilson", "wilson"), ("clopper-pearson", "beta")])
 def test_proportion_interval_matches_statsmodels_and_stays_in_unit_interval(k, n, method, sm_name):
     lo, hi = proportion_interval(k, n, 0.95, method=method)
@@ -228,8 +259,13 @@ def test_seeds_cannot_beat_the_noise_of_a_small_shared_test_set():
     meth = np.zeros(N)
     meth[7:16] = 1.0
     ms, bs = {s: meth for s in range(3)}, {s: base for s in range(3)}
-    v = compare_to_baseline({s: meth.mean() for s in ms}, {s: base.mean() for s in bs},
-                            method_samples=ms, baseline_samples=bs, rope=0.01)
+    v = compare_to_baseline(
+        {s: meth.mean() for s in ms},
+        {s: base.mean() for s in bs},
+        method_samples=ms,
+        baseline_samples=bs,
+        rope=0.01,
+    )
     assert v.verdict == INCONCLUSIVE and v.test_set_share == pytest.approx(1.0)
     assert v.seeds_needed is None and "larger test set" in v.note
 
@@ -250,12 +286,14 @@ def test_bonferroni_widens_and_holm_decides_at_least_as_much():
     for b, h in zip(bonf, holm):  # whatever Bonferroni decides, Holm decides the same way
         if b.decided:
             assert h.verdict == b.verdict
-    assert compare_to_baseline(*_pair([0.06, 0.07, 0.05]), n_comparisons=5).level == pytest.approx(0.99)
+    assert compare_to_baseline(*_pair([0.06, 0.07, 0.05]), n_comparisons=5).level == pytest.approx(
+        0.99
+    )
 
 
 def test_family_wise_error_of_bonferroni_verdicts_by_simulation():
     rng = np.random.default_rng(6)
-    reps, m, wrong = 1000, 6, 0
+    reps, m, wrong = 500, 6, 0
     for _ in range(reps):
         comps = [Comparison(*_pair(rng.normal(0.0, 0.02, 4))) for _ in range(m)]  # all truly 0
         wrong += any(v.verdict in (POSITIVE, NEGATIVE) for v in adjust_verdicts(comps))
@@ -296,7 +334,7 @@ def _sequential_wrong_rate(plan, level_at_look, reps, rng):
 def test_sequential_plan_keeps_the_error_rate_by_simulation():
     plan = SequentialPlan((3, 5, 10))
     rng = np.random.default_rng(7)
-    reps = 1500
+    reps = 800
     rate = _sequential_wrong_rate(plan, plan.look_level(0.95), reps, rng)
     assert rate <= 0.05 + 2.5 * math.sqrt(0.05 * 0.95 / reps)
 
@@ -311,11 +349,19 @@ def test_input_errors_name_the_problem():
         compare_to_baseline({0: 0.5, 1: 0.6}, {0: 0.5, 1: 0.5}, rope=-1)
     a = np.array([1.0, 0.0, 1.0])
     with pytest.raises(DataError, match="average to the metric"):
-        compare_to_baseline({0: 0.9, 1: 0.9}, {0: 2 / 3, 1: 2 / 3},
-                            method_samples={0: a, 1: a}, baseline_samples={0: a, 1: a})
+        compare_to_baseline(
+            {0: 0.9, 1: 0.9},
+            {0: 2 / 3, 1: 2 / 3},
+            method_samples={0: a, 1: a},
+            baseline_samples={0: a, 1: a},
+        )
     with pytest.raises(DataError, match="one length"):
-        compare_to_baseline({0: 2 / 3, 1: 2 / 3}, {0: 0.5, 1: 0.5},
-                            method_samples={0: a, 1: a}, baseline_samples={0: a[:2], 1: a[:2]})
+        compare_to_baseline(
+            {0: 2 / 3, 1: 2 / 3},
+            {0: 0.5, 1: 0.5},
+            method_samples={0: a, 1: a},
+            baseline_samples={0: a[:2], 1: a[:2]},
+        )
     with pytest.raises(ConfigError, match="together"):
         compare_to_baseline({0: 0.5, 1: 0.6}, {0: 0.5, 1: 0.5}, method_samples={0: a})
 
@@ -324,7 +370,16 @@ def test_verdict_as_dict_round_trips_fields():
     v = compare_to_baseline(*_pair([0.10, 0.11, 0.095]))
     d = v.as_dict()
     assert d["verdict"] == POSITIVE and d["n_seeds"] == 3 and d["method"] == V.METHOD_NAME
-    assert set(d) >= {"diff_mean", "low", "high", "p_better", "p_rope", "p_worse", "seeds_needed", "note"}
+    assert set(d) >= {
+        "diff_mean",
+        "low",
+        "high",
+        "p_better",
+        "p_rope",
+        "p_worse",
+        "seeds_needed",
+        "note",
+    }
 
 
 def test_module_imports_nothing_heavy():
@@ -338,4 +393,12 @@ def test_module_imports_nothing_heavy():
             roots.add(node.module.split(".")[0])
         elif isinstance(node, ast.ImportFrom):
             assert node.module == "exceptions", node.module
-    assert roots <= {"__future__", "math", "collections", "dataclasses", "typing", "numpy", "scipy"}, roots
+    assert roots <= {
+        "__future__",
+        "math",
+        "collections",
+        "dataclasses",
+        "typing",
+        "numpy",
+        "scipy",
+    }, roots

@@ -266,7 +266,9 @@ def _sample_matrix(
                 f"(paired test samples), got shapes {a.shape} and {b.shape}"
             )
         for name, arr, metric in (("method", a, method[s]), ("baseline", b, baseline[s])):
-            if not math.isclose(float(arr.mean()), float(metric), rel_tol=0.0, abs_tol=_SAMPLE_MEAN_ATOL):
+            if not math.isclose(
+                float(arr.mean()), float(metric), rel_tol=0.0, abs_tol=_SAMPLE_MEAN_ATOL
+            ):
                 raise DataError(
                     f"seed {s}: the {name}'s per-sample values average {arr.mean():.6g} but its "
                     f"metric is {metric:.6g}; per-sample values must average to the metric"
@@ -427,7 +429,11 @@ def compare_to_baseline(
 
     if n < 2:
         note = "one seed: training randomness is unmeasured; run at least 2 seeds"
-        one_var = float(rows[0].var(ddof=1)) / rows[0].size if rows is not None and rows[0].size > 1 else 0.0
+        one_var = (
+            float(rows[0].var(ddof=1)) / rows[0].size
+            if rows is not None and rows[0].size > 1
+            else 0.0
+        )
         if one_var > 0:
             half = float(stats.t.ppf(1 - alpha / 2, rows[0].size - 1)) * math.sqrt(one_var)
             beyond = "differ" if abs(mean) > half else "do not differ"
@@ -435,17 +441,44 @@ def compare_to_baseline(
                 f" (this seed's two models {beyond} beyond test-set noise: "
                 f"{mean:+.4f}, interval [{mean - half:+.4f}, {mean + half:+.4f}])"
             )
-        return Verdict(NOT_APPLICABLE, low=nan, high=nan, p_better=nan, p_rope=nan, p_worse=nan,
-                       p_decision=nan, seeds_needed=None, note=note, **base)
+        return Verdict(
+            NOT_APPLICABLE,
+            low=nan,
+            high=nan,
+            p_better=nan,
+            p_rope=nan,
+            p_worse=nan,
+            p_decision=nan,
+            seeds_needed=None,
+            note=note,
+            **base,
+        )
 
     var_mean = seed_var / n + test_var
     if var_mean <= 0.0:
-        what = "identical predictions" if rows is not None else "identical per-seed differences"
+        if rows is not None:
+            what, hint = (
+                "identical per-sample differences",
+                "check that the two runs are not the same model",
+            )
+        else:
+            what, hint = (
+                "identical per-seed differences",
+                "give per-sample values or vary the seeds",
+            )
         return Verdict(
-            INCONCLUSIVE, low=mean, high=mean, p_better=nan, p_rope=nan, p_worse=nan, p_decision=1.0,
+            INCONCLUSIVE,
+            low=mean,
+            high=mean,
+            p_better=nan,
+            p_rope=nan,
+            p_worse=nan,
+            p_decision=1.0,
             seeds_needed=None,
-            note=(f"{what} on all {n} seeds (spread 0): a zero spread measures nothing, so it is no "
-                  "evidence by itself; give per-sample values or vary the seeds"),
+            note=(
+                f"{what} on all {n} seeds (spread 0): a zero spread measures nothing, so it is no "
+                f"evidence by itself; {hint}"
+            ),
             **base,
         )
     rho = test_var / (test_var + seed_var) if seed_var > 0 else 1.0
@@ -473,25 +506,47 @@ def compare_to_baseline(
         needed = _seeds_needed(margin, seed_var, test_var, test_dof, alpha, n)
         target = "equivalence" if abs(gain) < rope else ("a gain" if gain > 0 else "a loss")
         if needed is None:
-            why = ("the observed difference sits on the ROPE boundary" if margin == 0 else
-                   "the shared test set's noise alone exceeds the margin: a larger test set would")
+            why = (
+                "the observed difference sits on the ROPE boundary"
+                if margin == 0
+                else "the shared test set's noise alone exceeds the margin: a larger test set would"
+            )
             note = f"inconclusive: more seeds alone cannot decide ({why})"
         else:
-            note = (f"inconclusive: about {needed} seeds would show {target} of {abs(gain):.4f} "
-                    f"(margin {margin:.4f} to the ROPE) with 80% power")
+            note = (
+                f"inconclusive: about {needed} seeds would show {target} of {abs(gain):.4f} "
+                f"(margin {margin:.4f} to the ROPE) with 80% power"
+            )
     else:
         note = f"{verdict}: {adj_level:.4g} interval [{low:+.4f}, {high:+.4f}] vs ROPE +-{rope:g}"
     if rho > 0:
         note += f"; shared test set: {100 * rho:.0f}% of the variance"
-    return Verdict(verdict, low=low, high=high, p_better=p_better, p_rope=p_rope, p_worse=p_worse,
-                   p_decision=p_decision, seeds_needed=needed, note=note, test_set_share=rho, **base)
+    return Verdict(
+        verdict,
+        low=low,
+        high=high,
+        p_better=p_better,
+        p_rope=p_rope,
+        p_worse=p_worse,
+        p_decision=p_decision,
+        seeds_needed=needed,
+        note=note,
+        test_set_share=rho,
+        **base,
+    )
 
 
 def _compare(c: Comparison, level: float, n_comparisons: int = 1) -> Verdict:
     return compare_to_baseline(
-        c.method, c.baseline, rope=c.rope, higher_is_better=c.higher_is_better, level=level,
-        n_comparisons=n_comparisons, method_samples=c.method_samples,
-        baseline_samples=c.baseline_samples, shared_test_set=c.shared_test_set,
+        c.method,
+        c.baseline,
+        rope=c.rope,
+        higher_is_better=c.higher_is_better,
+        level=level,
+        n_comparisons=n_comparisons,
+        method_samples=c.method_samples,
+        baseline_samples=c.baseline_samples,
+        shared_test_set=c.shared_test_set,
     )
 
 
@@ -534,7 +589,7 @@ def adjust_verdicts(
         v = _compare(comparisons[j], step_level)
         out[j] = v
         if not v.decided:  # stop: the remaining ones are reported at this step's level
-            for j2 in order[k + 1:]:
+            for j2 in order[k + 1 :]:
                 out[j2] = _compare(comparisons[j2], step_level)
             break
     return [v for v in out if v is not None]
@@ -575,11 +630,15 @@ class SequentialPlan:
         if not looks or any(int(v) != v for v in looks):
             raise ConfigError(f"looks must be a non-empty list of seed counts, got {self.looks}")
         if looks[0] < 2 or any(b <= a for a, b in zip(looks, looks[1:])):
-            raise ConfigError(f"looks must be increasing seed counts starting at >= 2, got {list(looks)}")
+            raise ConfigError(
+                f"looks must be increasing seed counts starting at >= 2, got {list(looks)}"
+            )
         object.__setattr__(self, "looks", tuple(int(v) for v in looks))
 
     @classmethod
-    def from_range(cls, min_seeds: int = 3, max_seeds: int = 10, n_looks: int = 3) -> SequentialPlan:
+    def from_range(
+        cls, min_seeds: int = 3, max_seeds: int = 10, n_looks: int = 3
+    ) -> SequentialPlan:
         """Looks spaced geometrically from ``min_seeds`` to ``max_seeds`` (``(3, 5, 10)`` by default)."""
         if min_seeds < 2:
             raise ConfigError(f"min_seeds must be >= 2, got {min_seeds}")
