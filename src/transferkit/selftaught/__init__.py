@@ -1,0 +1,1 @@
+"""Self-taught learning (placeholder)."""
