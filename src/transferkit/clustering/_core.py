@@ -66,12 +66,20 @@ def co_cluster(
     max_iter: int,
     tol: float,
     rng: np.random.Generator,
+    start_rows: list[np.ndarray | None] | None = None,
+    start_cols: np.ndarray | None = None,
 ) -> CoClusterResult:
-    """Alternate row steps (each row set in turn) and one shared column step."""
+    """Alternate row steps (each row set in turn) and one shared column step; ``start_*``
+    give initial labels (``None``: drawn by ``init``)."""
     mis = [mutual_information(P) for P in mats]
-    rows = [init_labels(P, k, init, rng) for P, k in zip(mats, ks)]
-    stacked = sp.vstack(mats).T.tocsr() if sp.issparse(mats[0]) else np.vstack(mats).T
-    cols = init_labels(stacked, l, init, rng)
+    start_rows = start_rows or [None] * len(mats)
+    rows = [init_labels(P, k, init, rng) if r is None else np.asarray(r)
+            for P, k, r in zip(mats, ks, start_rows)]
+    if start_cols is None:
+        stacked = sp.vstack(mats).T.tocsr() if sp.issparse(mats[0]) else np.vstack(mats).T
+        cols = init_labels(stacked, l, init, rng)
+    else:
+        cols = np.asarray(start_cols)
     res = CoClusterResult(rows, cols)
     res.history.append(total_loss(mats, mis, weights, rows, ks, cols, l))
     for it in range(max_iter):

@@ -30,9 +30,10 @@ class InformationTheoreticCoClustering(ClusterMixin, BaseEstimator):
         n_clusters: row (sample) clusters ``k``.
         n_feature_clusters: column (feature) clusters ``l`` (the paper varies it; 32 is our
             default, as in our self-taught clustering runs).
-        init: ``"random"`` (uniform random labels, every cluster non-empty; our default, which
-            did better than k-means starts on 20 Newsgroups) or ``"kmeans"`` (k-means on the
-            L2-normalised row and column profiles).
+        init: ``"kmeans"`` (k-means on the L2-normalised row and column profiles; our
+            default: on 100-document 20 Newsgroups targets it reached a lower loss than random
+            starts, and far better clusters) or ``"random"`` (uniform random labels, every
+            cluster non-empty).
         n_init: restarts; the run with the lowest final loss is kept (unsupervised).
         max_iter, tol: stop after ``max_iter`` rounds or when a round lowers the loss by less
             than ``tol`` times its value.
@@ -49,7 +50,7 @@ class InformationTheoreticCoClustering(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int = 2, *, n_feature_clusters: int = 32,
-                 init: str = "random", n_init: int = 1, max_iter: int = 50, tol: float = 1e-6,
+                 init: str = "kmeans", n_init: int = 1, max_iter: int = 50, tol: float = 1e-6,
                  random_state: int | None = None):
         self.n_clusters = n_clusters
         self.n_feature_clusters = n_feature_clusters

@@ -5,12 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans
+from sklearn.preprocessing import normalize
 
 from .._registry import register
 from ..exceptions import DataError
 from ._core import co_cluster
-from ._info import check_counts, check_k, joint
+from ._info import check_counts, check_k, indicator, joint
 from ._params import check_choice, check_int, check_nonneg
 
 __all__ = ["SelfTaughtClustering"]
@@ -40,7 +43,14 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
         n_aux_clusters: auxiliary clusters ``|Y~|`` (default: ``n_clusters``).
         lam: the trade-off ``lambda >= 0`` (default 1, our choice; see
             :func:`select_lambda` for a label-free choice).
-        init, n_init, max_iter, tol, random_state: as in
+        init: ``"aux"`` (our default): co-cluster the auxiliary data alone first
+            (information-theoretic co-clustering from k-means starts), keep its feature and
+            auxiliary clusters, and start the target clusters with k-means on the target rows'
+            square-rooted feature-cluster profiles ``sqrt(p(Z~|x))``, so the small target starts
+            from the auxiliary data's feature clusters; on 100-document 20 Newsgroups targets
+            this beat both other starts. ``"kmeans"`` or ``"random"``: as in
+            :class:`InformationTheoreticCoClustering`, for every partition at once.
+        n_init, max_iter, tol, random_state: as in
             :class:`InformationTheoreticCoClustering`; with ``n_init > 1`` the run with the
             lowest ``J`` is kept.
 
@@ -54,7 +64,7 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int = 2, *, n_feature_clusters: int = 32,
-                 n_aux_clusters: int | None = None, lam: float = 1.0, init: str = "random",
+                 n_aux_clusters: int | None = None, lam: float = 1.0, init: str = "aux",
                  n_init: int = 1, max_iter: int = 50, tol: float = 1e-6,
                  random_state: int | None = None):
         self.n_clusters = n_clusters
@@ -72,7 +82,7 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
         check_int(self.max_iter, "max_iter")
         check_nonneg(self.tol, "tol")
         lam = check_nonneg(self.lam, "lam")
-        check_choice(self.init, "init", ("kmeans", "random"))
+        check_choice(self.init, "init", ("aux", "kmeans", "random"))
         if aux is None:
             raise DataError("SelfTaughtClustering.fit needs the auxiliary data: fit(X, aux=Y)")
         M = check_counts(X, "X")
@@ -82,9 +92,7 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
                 f"aux must have the target's features: X has {M.shape[1]} columns, aux has "
                 f"{A.shape[1]} (shapes {M.shape} and {A.shape})"
             )
-        if hasattr(M, "tocsr") != hasattr(A, "tocsr"):  # mix of sparse and dense: go sparse
-            import scipy.sparse as sp
-
+        if sp.issparse(M) != sp.issparse(A):  # a mix of sparse and dense: go sparse
             M, A = sp.csr_matrix(M), sp.csr_matrix(A)
         k = check_k(self.n_clusters, "n_clusters", M.shape[0], "samples in X")
         ka = self.n_clusters if self.n_aux_clusters is None else self.n_aux_clusters
@@ -94,8 +102,13 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
         mats = [joint(M), joint(A)]
         best = None
         for _ in range(self.n_init):
-            res = co_cluster(mats, [1.0, lam], [k, ka], l, init=self.init,
-                             max_iter=self.max_iter, tol=self.tol, rng=rng)
+            start_rows, start_cols = None, None
+            if self.init == "aux":
+                start_rows, start_cols = _aux_start(mats, k, ka, l, self.max_iter, self.tol, rng)
+            res = co_cluster(mats, [1.0, lam], [k, ka], l,
+                             init="kmeans" if self.init == "aux" else self.init,
+                             max_iter=self.max_iter, tol=self.tol, rng=rng,
+                             start_rows=start_rows, start_cols=start_cols)
             if best is None or res.loss < best.loss:
                 best = res
         assert best is not None
@@ -109,3 +122,17 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
 
     def fit_predict(self, X: Any, y: Any = None, *, aux: Any = None) -> np.ndarray:
         return self.fit(X, aux=aux).labels_
+
+
+def _aux_start(mats: list[Any], k: int, ka: int, l: int, max_iter: int, tol: float,
+               rng: np.random.Generator) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """The ``"aux"`` start: the auxiliary data's own co-clustering, then k-means on the target
+    rows' square-rooted feature-cluster profiles."""
+    aux = co_cluster([mats[1]], [1.0], [ka], l, init="kmeans", max_iter=max_iter, tol=tol,
+                     rng=rng)
+    prof = mats[0] @ indicator(aux.cols, l)
+    prof = np.asarray(prof.todense()) if sp.issparse(prof) else np.asarray(prof)
+    prof = np.sqrt(normalize(prof, norm="l1"))
+    seed = int(rng.integers(0, 2**31 - 1))
+    rows = KMeans(k, n_init=10, random_state=seed).fit(prof).labels_.astype(np.int64)
+    return [rows, aux.rows[0]], aux.cols
