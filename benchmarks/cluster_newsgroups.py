@@ -16,6 +16,7 @@ initialisations. The table: mean over seeds of the per-seed mean over the 4 dire
 with a 95% t interval over seeds.
 
     nice -n 5 python benchmarks/cluster_newsgroups.py [--root ../shared/data] [--seeds 3]
+        [--sizes small,full] [--no-select]
 """
 
 from __future__ import annotations
@@ -36,16 +37,19 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--small", type=int, default=100)
     ap.add_argument("--feature-clusters", type=int, default=32)
+    ap.add_argument("--sizes", default="small,full", help="which targets: small, full or both")
+    ap.add_argument("--no-select", action="store_true", help="skip the lambda selection")
     args = ap.parse_args()
+    skip = ("stc (lam by stability)",) if args.no_select else ()
     logging.basicConfig(level=logging.WARNING)
     root = default_root().__class__(args.root) / "newsgroup_malsar"
     data = {}
     for pair, (f1, f2) in PAIRS.items():
         data[(pair, 1)] = load_mat(root / pair / f1, "fea", "gnd")
         data[(pair, 2)] = load_mat(root / pair / f2, "fea", "gnd")
-    for size in ("small", "full"):
+    for size in args.sizes.split(","):
         per_seed: dict = defaultdict(lambda: defaultdict(list))
-        lams = []
+        lams: list[float] = []
         for seed in range(args.seeds):
             per_task = defaultdict(lambda: defaultdict(list))
             for pair in PAIRS:
@@ -56,7 +60,7 @@ def main() -> None:
                         idx = np.random.default_rng(seed).choice(X.shape[0], args.small,
                                                                  replace=False)
                         X, y = X[idx], y[idx]
-                    res = run_methods(X, y, A, 2, seed, args.feature_clusters)
+                    res = run_methods(X, y, A, 2, seed, args.feature_clusters, skip=skip)
                     for name, r in res.items():
                         for key in ("acc", "nmi", "ent", "sec"):
                             per_task[name][key].append(r[key])
@@ -72,9 +76,10 @@ def main() -> None:
         print_table(f"20 Newsgroups MALSAR, 4 directed task pairs, {n_target}, auxiliary = the "
                     f"other task of the pair (1545-1875 documents), {args.seeds} seeds",
                     per_seed)
-        vals, counts = np.unique(lams, return_counts=True)
-        print("\nlambda chosen by stability: " + ", ".join(
-            f"{v:g} x{c}" for v, c in zip(vals, counts)))
+        if lams:
+            vals, counts = np.unique(lams, return_counts=True)
+            print("\nlambda chosen by stability: " + ", ".join(
+                f"{v:g} x{c}" for v, c in zip(vals, counts)))
 
 
 if __name__ == "__main__":
