@@ -37,10 +37,10 @@ class CoClusterResult:
 
 
 def total_loss(mats: list[Any], mis: list[float], weights: list[float], rows: list[np.ndarray],
-               ks: list[int], cols: np.ndarray, l: int) -> float:
+               ks: list[int], cols: np.ndarray, kf: int) -> float:
     out = 0.0
     for P, mi, w, r, k in zip(mats, mis, weights, rows, ks):
-        out += w * (mi - mutual_information(aggregate(P, r, k, cols, l)))
+        out += w * (mi - mutual_information(aggregate(P, r, k, cols, kf)))
     return out
 
 
@@ -60,7 +60,7 @@ def co_cluster(
     mats: list[Any],
     weights: list[float],
     ks: list[int],
-    l: int,
+    kf: int,
     *,
     init: str,
     max_iter: int,
@@ -77,27 +77,27 @@ def co_cluster(
             for P, k, r in zip(mats, ks, start_rows)]
     if start_cols is None:
         stacked = sp.vstack(mats).T.tocsr() if sp.issparse(mats[0]) else np.vstack(mats).T
-        cols = init_labels(stacked, l, init, rng)
+        cols = init_labels(stacked, kf, init, rng)
     else:
         cols = np.asarray(start_cols)
     res = CoClusterResult(rows, cols)
-    res.history.append(total_loss(mats, mis, weights, rows, ks, cols, l))
+    res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
     for it in range(max_iter):
         start = res.history[-1]
         changed = False
         for i, (P, k) in enumerate(zip(mats, ks)):
-            C = aggregate(P, rows[i], k, cols, l)
-            mass = P @ indicator(cols, l)  # p(row, column cluster), n x l
+            C = aggregate(P, rows[i], k, cols, kf)
+            mass = P @ indicator(cols, kf)  # p(row, column cluster), n x kf
             mass = np.asarray(mass.todense()) if sp.issparse(mass) else np.asarray(mass)
             new = assign(mass, log_cond(C, axis=1).T, rows[i])
             changed |= bool(np.any(new != rows[i]))
             rows[i] = new
-            res.history.append(total_loss(mats, mis, weights, rows, ks, cols, l))
-        score = np.zeros((cols.shape[0], l))
+            res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
+        score = np.zeros((cols.shape[0], kf))
         for P, w, r, k in zip(mats, weights, rows, ks):
             if w == 0:
                 continue
-            C = aggregate(P, r, k, cols, l)
+            C = aggregate(P, r, k, cols, kf)
             mass = P.T @ indicator(r, k)  # p(column, row cluster), m x k
             mass = np.asarray(mass.todense()) if sp.issparse(mass) else np.asarray(mass)
             score += w * (mass @ log_cond(C, axis=0))
@@ -107,7 +107,7 @@ def co_cluster(
         changed |= bool(np.any(new_cols != cols))
         cols = new_cols
         res.cols = cols
-        res.history.append(total_loss(mats, mis, weights, rows, ks, cols, l))
+        res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
         res.n_iter = it + 1
         logger.debug("co-clustering iteration %d: loss %.6g", it + 1, res.history[-1])
         if not changed or start - res.history[-1] <= tol * max(abs(start), 1e-300):

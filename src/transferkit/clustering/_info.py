@@ -61,9 +61,9 @@ def indicator(labels: np.ndarray, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(n), (np.arange(n), labels)), shape=(n, k))
 
 
-def aggregate(P: Any, rows: np.ndarray, k: int, cols: np.ndarray, l: int) -> np.ndarray:
+def aggregate(P: Any, rows: np.ndarray, k: int, cols: np.ndarray, kf: int) -> np.ndarray:
     """``p(row cluster, column cluster)`` (dense ``k x l``) from the joint ``P``."""
-    out = indicator(rows, k).T @ P @ indicator(cols, l)
+    out = indicator(rows, k).T @ P @ indicator(cols, kf)
     return np.asarray(out.todense() if sp.issparse(out) else out)
 
 

@@ -28,7 +28,7 @@ class InformationTheoreticCoClustering(ClusterMixin, BaseEstimator):
 
     Args:
         n_clusters: row (sample) clusters ``k``.
-        n_feature_clusters: column (feature) clusters ``l`` (the paper varies it; 32 is our
+        n_feature_clusters: column (feature) clusters ``kf`` (the paper varies it; 32 is our
             default, as in our self-taught clustering runs).
         init: ``"kmeans"`` (k-means on the L2-normalised row and column profiles; our
             default: on 100-document 20 Newsgroups targets it reached a lower loss than random
@@ -67,12 +67,12 @@ class InformationTheoreticCoClustering(ClusterMixin, BaseEstimator):
         check_choice(self.init, "init", ("kmeans", "random"))
         M = check_counts(X, "X")
         k = check_k(self.n_clusters, "n_clusters", M.shape[0], "samples in X")
-        l = check_k(self.n_feature_clusters, "n_feature_clusters", M.shape[1], "features in X")
+        kf = check_k(self.n_feature_clusters, "n_feature_clusters", M.shape[1], "features in X")
         rng = np.random.default_rng(self.random_state)
         P = joint(M)
         best = None
         for _ in range(self.n_init):
-            res = co_cluster([P], [1.0], [k], l, init=self.init, max_iter=self.max_iter,
+            res = co_cluster([P], [1.0], [k], kf, init=self.init, max_iter=self.max_iter,
                              tol=self.tol, rng=rng)
             if best is None or res.loss < best.loss:
                 best = res

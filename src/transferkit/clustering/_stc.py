@@ -97,15 +97,15 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
         k = check_k(self.n_clusters, "n_clusters", M.shape[0], "samples in X")
         ka = self.n_clusters if self.n_aux_clusters is None else self.n_aux_clusters
         ka = check_k(ka, "n_aux_clusters", A.shape[0], "samples in aux")
-        l = check_k(self.n_feature_clusters, "n_feature_clusters", M.shape[1], "features")
+        kf = check_k(self.n_feature_clusters, "n_feature_clusters", M.shape[1], "features")
         rng = np.random.default_rng(self.random_state)
         mats = [joint(M), joint(A)]
         best = None
         for _ in range(self.n_init):
             start_rows, start_cols = None, None
             if self.init == "aux":
-                start_rows, start_cols = _aux_start(mats, k, ka, l, self.max_iter, self.tol, rng)
-            res = co_cluster(mats, [1.0, lam], [k, ka], l,
+                start_rows, start_cols = _aux_start(mats, k, ka, kf, self.max_iter, self.tol, rng)
+            res = co_cluster(mats, [1.0, lam], [k, ka], kf,
                              init="kmeans" if self.init == "aux" else self.init,
                              max_iter=self.max_iter, tol=self.tol, rng=rng,
                              start_rows=start_rows, start_cols=start_cols)
@@ -124,13 +124,13 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
         return self.fit(X, aux=aux).labels_
 
 
-def _aux_start(mats: list[Any], k: int, ka: int, l: int, max_iter: int, tol: float,
+def _aux_start(mats: list[Any], k: int, ka: int, kf: int, max_iter: int, tol: float,
                rng: np.random.Generator) -> tuple[list[np.ndarray | None], np.ndarray]:
     """The ``"aux"`` start: the auxiliary data's own co-clustering, then k-means on the target
     rows' square-rooted feature-cluster profiles."""
-    aux = co_cluster([mats[1]], [1.0], [ka], l, init="kmeans", max_iter=max_iter, tol=tol,
+    aux = co_cluster([mats[1]], [1.0], [ka], kf, init="kmeans", max_iter=max_iter, tol=tol,
                      rng=rng)
-    prof = mats[0] @ indicator(aux.cols, l)
+    prof = mats[0] @ indicator(aux.cols, kf)
     prof = np.asarray(prof.todense()) if sp.issparse(prof) else np.asarray(prof)
     prof = np.sqrt(normalize(prof, norm="l1"))
     seed = int(rng.integers(0, 2**31 - 1))
