@@ -41,18 +41,20 @@ def load_mat(path: Path, x_key: str, y_key: str) -> tuple[sp.csr_matrix, np.ndar
     return sp.csr_matrix(m[x_key], dtype=np.float64), np.asarray(m[y_key]).ravel()
 
 
-def methods(k: int, seed: int, n_feature_clusters: int):
+def methods(k: int, seed: int, n_feature_clusters: int, n_aux_clusters: int | None = None):
     """name -> a function (X, aux) -> labels. ``stc+sel`` picks lambda by stability first."""
 
     def stc(lam):
         return lambda X, A: SelfTaughtClustering(
-            k, n_feature_clusters=n_feature_clusters, lam=lam, random_state=seed
-        ).fit_predict(X, aux=A)
+            k, n_feature_clusters=n_feature_clusters, n_aux_clusters=n_aux_clusters, lam=lam,
+            random_state=seed).fit_predict(X, aux=A)
 
     def stc_selected(X, A):
-        sel = select_lambda(X, A, LAMBDAS, n_runs=3, random_state=seed,
-                            n_clusters=k, n_feature_clusters=n_feature_clusters)
-        return SelfTaughtClustering(k, n_feature_clusters=n_feature_clusters, lam=sel.lam,
+        sel = select_lambda(X, A, LAMBDAS, n_runs=3, random_state=seed, n_clusters=k,
+                            n_feature_clusters=n_feature_clusters,
+                            n_aux_clusters=n_aux_clusters)
+        return SelfTaughtClustering(k, n_feature_clusters=n_feature_clusters,
+                                    n_aux_clusters=n_aux_clusters, lam=sel.lam,
                                     random_state=seed).fit_predict(X, aux=A), sel.lam
 
     return {
@@ -67,10 +69,10 @@ def methods(k: int, seed: int, n_feature_clusters: int):
     }
 
 
-def run_methods(X, y, A, k, seed, n_feature_clusters, skip=()):
+def run_methods(X, y, A, k, seed, n_feature_clusters, skip=(), n_aux_clusters=None):
     """One row per method: accuracy, NMI, entropy, seconds (and the chosen lambda)."""
     out = {}
-    for name, fn in methods(k, seed, n_feature_clusters).items():
+    for name, fn in methods(k, seed, n_feature_clusters, n_aux_clusters).items():
         if name in skip:
             continue
         t = time.perf_counter()
