@@ -57,6 +57,8 @@ _FAMILY_MODULES: dict[str, str] = {
     "parameter": "transferkit.parameter",
     "transferability": "transferkit.transferability",
     "zeroshot": "transferkit.zeroshot",
+    "clustering": "transferkit.clustering",
+    "selftaught": "transferkit.selftaught",
 }
 
 _REGISTRY: dict[str, dict[str, MethodInfo]] = {}
