@@ -25,7 +25,8 @@ SETTINGS = {
     "unlabelled_target": "labelled source + unlabelled target, target labels for evaluation only (adapt)",
     "multitask": "one input array, one label column per task (multitask)",
 }
-COMMAND_SETTING = {"compare": "labelled_target", "adapt": "unlabelled_target", "multitask": "multitask"}
+COMMAND_SETTING = {"compare": "labelled_target", "adapt": "unlabelled_target", "multitask": "multitask",
+                   "rank": "labelled_target"}
 
 #: keys every data section may set, whatever the kind
 _COMMON = {"kind", "max_samples", "seed"}
