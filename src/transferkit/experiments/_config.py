@@ -360,6 +360,7 @@ class CandidateSpec(BackboneSpec):
     """One model to rank: a backbone section plus a display ``label``."""
 
     label: str | None = None
+    seed: int = 0  # torch seed before building it: its initial weights where none are loaded
 
     @property
     def display(self) -> str:

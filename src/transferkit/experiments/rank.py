@@ -30,10 +30,16 @@ import numpy as np
 
 from ..data._base import TransferData, few_shot_indices
 from ..data._kinds import load_data
-from ..exceptions import ConfigError, DataError, TransferkitError
+from ..exceptions import ConfigError, DataError, TransferkitError, UnknownNameError
 from ._common import build_backbone, resolve_pretrained, threads, trainer_key
 from ._config import CandidateSpec, CompareConfig, RankConfig, ValidateSpec
-from ._results import check_output_dir, is_main_process, markdown_table, prepare_output_dir, write_results
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    markdown_table,
+    prepare_output_dir,
+    write_results,
+)
 
 __all__ = ["run_rank", "agreement", "top1_regret"]
 
@@ -110,8 +116,13 @@ def extract(model: Any, domain: Any, batch_size: int, device: Any) -> tuple[np.n
     import torch
     from torch import nn
 
-    from ..training import make_loader
+    if domain.is_text:  # the backbone's tokenizer, through the training loaders
+        from ..training import make_loader
 
+        batches = (x for x, _ in make_loader(domain, batch_size, shuffle=False, backbone=model))
+    else:  # arrays: plain slices (no Lightning import for a ranking)
+        X = np.asarray(domain.X, dtype=np.float32)
+        batches = (torch.from_numpy(X[i : i + batch_size]) for i in range(0, len(X), batch_size))
     has_head = not isinstance(getattr(model, "head", None), nn.Identity | type(None))
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
@@ -119,7 +130,7 @@ def extract(model: Any, domain: Any, batch_size: int, device: Any) -> tuple[np.n
     feats, probs = [], []
     try:
         with torch.no_grad():
-            for x, _ in make_loader(domain, batch_size, shuffle=False, backbone=model):
+            for x in batches:
                 x = {k: v.to(device) for k, v in x.items()} if isinstance(x, dict) else x.to(device)
                 f = model.features(x)
                 feats.append(f.flatten(1).double().cpu())
@@ -176,6 +187,8 @@ def _score_pool(cfg: RankConfig, data: TransferData) -> Any:
 
 def _score_candidates(cfg: RankConfig, data: TransferData, pool: Any) -> tuple[list[dict], list[str], dict]:
     """Every candidate's features and scores; a candidate that fails is named."""
+    import torch
+
     from ..transferability import SOURCE_OUTPUT_SCORES, transferability_scores
 
     device = _device(cfg)
@@ -186,10 +199,11 @@ def _score_candidates(cfg: RankConfig, data: TransferData, pool: Any) -> tuple[l
         label = cand.display
         start = time.perf_counter()
         try:
+            torch.manual_seed(cand.seed)  # the initial weights of whatever is not loaded
             model = _build(cand, data)
             feats, probs = extract(model, pool, cfg.batch_size, device)
         except (TransferkitError, ImportError) as err:
-            raise type(err)(f"candidate '{label}' ({cand.name}): {err}") from None
+            raise _same_kind(err)(f"candidate '{label}' ({cand.name}): {err}") from None
         except Exception as err:
             raise DataError(f"candidate '{label}' ({cand.name}): its features could not be extracted from the "
                             f"target ({pool.input_shape or 'text'} inputs): {type(err).__name__}: {err}") from err
@@ -210,7 +224,7 @@ def _score_candidates(cfg: RankConfig, data: TransferData, pool: Any) -> tuple[l
                 params={k: v for k, v in cfg.score_params.items() if k in usable},
             )
         except (TransferkitError, TypeError) as err:
-            raise type(err)(f"candidate '{label}' ({cand.name}): {err}") from None
+            raise _same_kind(err)(f"candidate '{label}' ({cand.name}): {err}") from None
         scores = {n: (float(scores[n]) if n in scores else None) for n in names}
         rows.append({
             "candidate": label, "backbone": cand.name, "checkpoint": cand.checkpoint,
@@ -219,6 +233,13 @@ def _score_candidates(cfg: RankConfig, data: TransferData, pool: Any) -> tuple[l
             "scores": scores, "extract_seconds": seconds, "score_seconds": time.perf_counter() - start,
         })
     return rows, names, models
+
+
+def _same_kind(err: Exception) -> type[Exception]:
+    """The class to re-raise ``err`` as with the candidate named (its own where that is safe)."""
+    if type(err) in (ConfigError, DataError, UnknownNameError, ImportError):
+        return type(err)
+    return ConfigError if isinstance(err, TransferkitError | TypeError) else DataError
 
 
 def _ranks(rows: list[dict], names: list[str]) -> None:
@@ -241,7 +262,7 @@ def _compare_config(cfg: RankConfig, cand: CandidateSpec, v: ValidateSpec) -> Co
     data = cfg.data.model_dump(exclude={"labels_per_class"}, exclude_unset=True)
     return CompareConfig.model_validate({
         "data": {**data, "labels_per_class": [v.labels_per_class]},
-        "backbone": cand.model_dump(exclude={"label"}),
+        "backbone": cand.model_dump(exclude={"label", "seed"}),
         "method": {"name": v.strategy, "params": v.params},
         "pretrain": {"epochs": 0},
         "trainer": {**cfg.trainer.model_dump(), "seeds": list(v.seeds)},
@@ -264,8 +285,8 @@ def _check_validation(cfg: RankConfig, data: TransferData, v: ValidateSpec) -> N
 def _validate(cfg: RankConfig, data: TransferData, models: dict, out: Path, resume: bool,
               progress: bool) -> list[dict]:
     """Fine-tune every candidate with the compare runner's per-run job; returns its runs."""
-    from .compare import _Context, _run_one, _workers
     from ._executor import RunTask, make_executor, plan_runs
+    from .compare import _Context, _run_one, _workers
 
     v = cfg.validation
     assert v is not None

@@ -24,7 +24,13 @@ import numpy as np
 
 from ..exceptions import ConfigError, DataError
 from ._config import TaxonomyConfig
-from ._results import check_output_dir, is_main_process, markdown_table, prepare_output_dir, write_results
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    markdown_table,
+    prepare_output_dir,
+    write_results,
+)
 
 __all__ = ["run_taxonomy", "affinities_from_win_rates"]
 
