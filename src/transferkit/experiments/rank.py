@@ -142,21 +142,29 @@ def extract(model: Any, domain: Any, batch_size: int, device: Any) -> tuple[np.n
     return torch.cat(feats).numpy(), (torch.cat(probs).numpy() if has_head else None)
 
 
-def _score_names(cfg: RankConfig, with_head: list[bool]) -> list[str]:
+def _check_score_names(cfg: RankConfig) -> None:
+    """Unknown names in ``scores`` and ``score_params`` fail before any model is built."""
+    from ..exceptions import suggest
     from ..transferability import FEATURE_SCORES, SOURCE_OUTPUT_SCORES
 
     known = FEATURE_SCORES + SOURCE_OUTPUT_SCORES
     for key in cfg.score_params:
         if key not in known:
-            raise ConfigError(f"score_params names unknown score '{key}'; scores: {', '.join(known)}")
-    if cfg.scores is None:
-        return list(FEATURE_SCORES) + (list(SOURCE_OUTPUT_SCORES) if any(with_head) else [])
-    from ..exceptions import suggest
-
-    for name in cfg.scores:
+            raise ConfigError(f"score_params names unknown score '{key}'.{suggest(key, known)} "
+                              f"Valid scores: {', '.join(known)}.")
+    for name in cfg.scores or ():
         if name not in known:
             raise ConfigError(f"scores: unknown transferability score '{name}'.{suggest(name, known)} "
                               f"Valid scores: {', '.join(known)}.")
+    if cfg.scores is not None and not cfg.scores:
+        raise ConfigError("scores: list at least one score, or leave it out for every score that applies")
+
+
+def _score_names(cfg: RankConfig, with_head: list[bool]) -> list[str]:
+    from ..transferability import FEATURE_SCORES, SOURCE_OUTPUT_SCORES
+
+    if cfg.scores is None:
+        return list(FEATURE_SCORES) + (list(SOURCE_OUTPUT_SCORES) if any(with_head) else [])
     needs_head = [n for n in cfg.scores if n in SOURCE_OUTPUT_SCORES]
     if needs_head and not any(with_head):
         raise ConfigError(
@@ -332,6 +340,7 @@ def run_rank(
     also written to ``results.json``."""
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
+    _check_score_names(cfg)
     v = cfg.validation
     data = load_data(cfg.data, "rank")
     pool = _score_pool(cfg, data)
