@@ -209,7 +209,8 @@ def _score_candidates(cfg: RankConfig, data: TransferData, pool: Any) -> tuple[l
         try:
             torch.manual_seed(cand.seed)  # the initial weights of whatever is not loaded
             model = _build(cand, data)
-            feats, probs = extract(model, pool, cfg.batch_size, device)
+            with threads(cfg.trainer, sum(p.numel() for p in model.parameters())):
+                feats, probs = extract(model, pool, cfg.batch_size, device)
         except (TransferkitError, ImportError) as err:
             raise _same_kind(err)(f"candidate '{label}' ({cand.name}): {err}") from None
         except Exception as err:
@@ -320,7 +321,8 @@ def _validate(cfg: RankConfig, data: TransferData, models: dict, out: Path, resu
         log.info("validate: fine-tuning '%s' with %s, %d labels per class, seeds %s", label, v.strategy,
                  v.labels_per_class, list(v.seeds))
         ctx = _Context(ccfg, data, models[label], False, str(sub))
-        executor.run(_run_one, ctx, [t.payload for t in todo], found.append)
+        with threads(ccfg.trainer, params):
+            executor.run(_run_one, ctx, [t.payload for t in todo], found.append)
         for r in sorted(found, key=lambda r: r["seed"]):
             runs.append({**r, "candidate": label, "method": label, "strategy": v.strategy})
     return runs
@@ -347,13 +349,12 @@ def run_rank(
     if v is not None:
         _check_validation(cfg, data, v)
     start = time.perf_counter()
-    with threads(cfg.trainer, 0):
-        rows, names, models = _score_candidates(cfg, data, pool)
-        _ranks(rows, names)
-        primary = names[0]
-        rows.sort(key=lambda r: (r["ranks"][primary] is None, r["ranks"][primary] or 0))
-        prepare_output_dir(out, resume, overwrite)
-        val_runs = _validate(cfg, data, models, out, resume, progress) if v is not None else []
+    rows, names, models = _score_candidates(cfg, data, pool)
+    _ranks(rows, names)
+    primary = names[0]
+    rows.sort(key=lambda r: (r["ranks"][primary] is None, r["ranks"][primary] or 0))
+    prepare_output_dir(out, resume, overwrite)
+    val_runs = _validate(cfg, data, models, out, resume, progress) if v is not None else []
     agreements: list[dict] = []
     if v is not None:
         for r in rows:
