@@ -51,13 +51,17 @@ def train_source(X: np.ndarray, y: np.ndarray, classes: int, epochs: int, seed: 
             opt.zero_grad()
             F.cross_entropy(model(Xt[idx]), yt[idx]).backward()
             opt.step()
+    return model, _accuracy(model, X, y)
+
+
+def _accuracy(model: torch.nn.Module, X: np.ndarray, y: np.ndarray) -> float:
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     model.eval()
     with torch.no_grad():
-        acc = float(torch.cat([model(Xt[i : i + 512]).argmax(1) for i in range(0, len(Xt), 512)]).eq(yt).float().mean())
-    return model, acc
+        return float(torch.cat([model(Xt[i : i + 512]).argmax(1) for i in range(0, len(Xt), 512)]).eq(yt).float().mean())
 
 
-def build_zoo(root: str, out: Path, n_source: int, epochs: int) -> list[dict]:
+def build_zoo(root: str, out: Path, n_source: int, epochs: int, reuse: bool = False) -> list[dict]:
     mnist = load_mnist(root, split="test")
     X, y = mnist.X[:n_source], mnist.y[:n_source]
     digits = load_sklearn_digits()
@@ -75,11 +79,16 @@ def build_zoo(root: str, out: Path, n_source: int, epochs: int) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     for name, (Xs, ys, k) in sources.items():
         start = time.perf_counter()
-        model, acc = train_source(Xs, ys.astype(np.int64), k, epochs, seed=0)
         path = out / f"{name}.pt"
-        torch.save(model.state_dict(), path)
+        if reuse and path.is_file():  # trained by an earlier run of this script with the same options
+            model = create_backbone("lenet", num_outputs=k, checkpoint=str(path))
+            acc, how = _accuracy(model, Xs, ys.astype(np.int64)), "reused"
+        else:
+            model, acc = train_source(Xs, ys.astype(np.int64), k, epochs, seed=0)
+            torch.save(model.state_dict(), path)
+            how = "trained"
         print(f"# source {name}: {len(Xs)} images, {k} classes, {epochs} epochs, train accuracy {acc:.3f} "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
+              f"({how}, {time.perf_counter() - start:.0f} s)", flush=True)
         zoo.append({"name": "lenet", "checkpoint": str(path), "label": name, "source_train_accuracy": acc})
     torch.manual_seed(0)
     path = out / "random.pt"
@@ -101,13 +110,14 @@ def main() -> None:
     ap.add_argument("--max-epochs", type=int, default=40)
     ap.add_argument("--patience", type=int, default=8)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reuse-zoo", action="store_true", help="load source checkpoints already in OUT/zoo")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     t0 = time.perf_counter()
     print(f"# transferability zoo -> USPS; machine: {platform.machine()}, {platform.system()}, python "
           f"{platform.python_version()}, torch {torch.__version__}, {args.threads} threads")
-    zoo = build_zoo(args.root, out / "zoo", args.n_source, args.source_epochs)
+    zoo = build_zoo(args.root, out / "zoo", args.n_source, args.source_epochs, args.reuse_zoo)
     cands = [{k: c[k] for k in ("name", "checkpoint", "label")} for c in zoo]
     data = {"kind": "mnist_usps", "root": args.root, "labels_per_class": args.labels}
     cfg = parse_config({
