@@ -6,6 +6,8 @@
     transferkit adapt     [--config adapt.yaml] ...
     transferkit multitask [--config mtl.yaml] ...
     transferkit zeroshot  --config zsl.yaml ...
+    transferkit rank      [--config rank.yaml] [--validate] ...
+    transferkit taxonomy  [--config taxonomy.yaml] ...
 
 Every run command reads the same config language (``--config`` takes a file or the name of a
 bundled example) and validates it, the data paths and the output directory before importing
@@ -30,6 +32,8 @@ RUNNERS = {
     "adapt": ("adaptation", "run_adapt"),
     "multitask": ("multitask", "run_multitask"),
     "zeroshot": ("zeroshot", "run_zeroshot"),
+    "rank": ("rank", "run_rank"),
+    "taxonomy": ("taxonomy", "run_taxonomy"),
 }
 
 
@@ -108,6 +112,8 @@ def _cmd_run(args) -> int:
     from .experiments._results import check_output_dir
 
     cfg = load_config(args.config, args.overrides, command=args.command)
+    if getattr(args, "validate", False) and cfg.validation is None:  # rank --validate: the defaults
+        cfg = cfg.model_copy(update={"validate_": True})
     out = cfg.output_dir(args.output)
     check_output_dir(out, args.resume, args.overwrite)
     if args.no_progress:
@@ -153,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
         "adapt": "labelled source, unlabelled target: domain adaptation vs source-only",
         "multitask": "several tasks learnt together vs single-task training",
         "zeroshot": "classes unseen in training, from attributes or descriptions vs the attribute prior",
+        "rank": "score candidate models on a target with transferability scores and rank them",
+        "taxonomy": "Taskonomy: which tasks to supervise and which transfer feeds each target, per budget",
     }
     for name, text in helps.items():
         p = sub.add_parser(name, help=text)
@@ -163,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--resume", action="store_true", help="continue an interrupted run in --output")
         g.add_argument("--overwrite", action="store_true", help="replace the run already in --output")
         p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+        if name == "rank":
+            p.add_argument("--validate", action="store_true", help="also fine-tune every candidate (config "
+                           "key validate) and report how well each score's ranking agrees with the accuracies")
         p.add_argument("overrides", nargs="*", metavar="key.path=value", help="config overrides, e.g. trainer.seeds=[0,1]")
         p.set_defaults(func=_cmd_run)
     return parser

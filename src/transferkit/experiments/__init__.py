@@ -13,7 +13,9 @@ from ._config import (
     AdaptConfig,
     CompareConfig,
     MultitaskConfig,
+    RankConfig,
     RunConfig,
+    TaxonomyConfig,
     load_config,
     parse_config,
 )
@@ -21,6 +23,7 @@ from ._config import (
 __all__ = [
     "AdaptConfig", "CompareConfig", "MultitaskConfig", "RunConfig", "load_config", "parse_config",
     "run_compare", "run_adapt", "run_multitask", "run_zeroshot", "markdown_table", "write_results",
+    "run_rank", "run_taxonomy", "RankConfig", "TaxonomyConfig",
 ]
 
 _LAZY = {
@@ -28,6 +31,8 @@ _LAZY = {
     "run_adapt": ("adaptation", "run_adapt"),
     "run_multitask": ("multitask", "run_multitask"),
     "run_zeroshot": ("zeroshot", "run_zeroshot"),
+    "run_rank": ("rank", "run_rank"),
+    "run_taxonomy": ("taxonomy", "run_taxonomy"),
     "markdown_table": ("_results", "markdown_table"),
     "write_results": ("_results", "write_results"),
 }

@@ -29,6 +29,7 @@ __all__ = [
     "RunConfig", "CompareConfig", "AdaptConfig", "MultitaskConfig", "ZeroshotConfig", "COMMAND_CONFIGS",
     "DataSpec", "BackboneSpec", "MethodSpec", "PretrainSpec", "TrainerSpec", "OutputSpec",
     "ArchitectureSpec", "load_config", "parse_config", "apply_overrides", "read_yaml",
+    "RankConfig", "CandidateSpec", "ValidateSpec", "TaxonomyConfig",
 ]
 
 log = logging.getLogger("transferkit")
@@ -364,8 +365,173 @@ class ZeroshotConfig(RunConfig):
     trainer: ZeroshotTrainer = Field(default_factory=ZeroshotTrainer)
 
 
-COMMAND_CONFIGS: dict[str, type[RunConfig]] = {
+# ------------------------------------------------------------------- rank and taxonomy
+
+
+class RankData(DataSpec):
+    """``rank``: the target whose labelled pool the scores read (test split held out)."""
+
+    labels_per_class: int | None = None  # score on this many pool samples per class; None: all
+    val_per_class: int | None = None  # --validate: validation samples per class (None: as many as train)
+
+    @field_validator("labels_per_class", "val_per_class")
+    @classmethod
+    def _positive_budget(cls, v: int | None) -> int | None:
+        if v is not None and v <= 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+
+class CandidateSpec(BackboneSpec):
+    """One model to rank: a backbone section plus a display ``label``."""
+
+    label: str | None = None
+    seed: int = 0  # torch seed before building it: its initial weights where none are loaded
+
+    @property
+    def display(self) -> str:
+        return self.label or self.name
+
+
+class ValidateSpec(_Strict):
+    """``rank --validate``: fine-tune every candidate and measure how well each score ranked them."""
+
+    strategy: str = "full"
+    params: dict[str, Any] = Field(default_factory=dict)
+    labels_per_class: int = 10
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
+
+    @field_validator("labels_per_class")
+    @classmethod
+    def _pos_budget(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError(f"seeds must be a non-empty list of distinct seeds, got {v}")
+        return v
+
+
+def _default_candidates() -> list[CandidateSpec]:
+    return [CandidateSpec(name="lenet", pretrained=False, label="lenet_random"),
+            CandidateSpec(name="mlp", pretrained=False, label="mlp_random")]
+
+
+class RankConfig(_Strict):
+    """``transferkit rank``: score candidate models on a target, rank them, optionally validate."""
+
+    command: ClassVar[str] = "rank"
+    name: str | None = None
+    data: RankData = Field(default_factory=RankData)
+    candidates: list[CandidateSpec] = Field(default_factory=_default_candidates)
+    scores: list[str] | None = None  # None: every registered score the candidates allow
+    score_params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # e.g. {gbc: {pca_dim: 64}}
+    batch_size: int = 256  # feature extraction
+    # the key is ``validate`` (true: the defaults; --validate sets it); the attribute has another
+    # name because ``validate`` is a pydantic BaseModel method
+    validate_: ValidateSpec | bool | None = Field(default=None, alias="validate")
+    trainer: TrainerSpec = Field(default_factory=TrainerSpec)  # fine-tuning under validate; device
+    output: OutputSpec = Field(default_factory=OutputSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, raw: Any) -> Any:
+        if isinstance(raw, dict):
+            raw = dict(raw)
+            if isinstance(raw.get("output"), str):
+                raw["output"] = {"dir": raw["output"]}
+            if isinstance(raw.get("candidates"), list):
+                raw["candidates"] = [{"name": c} if isinstance(c, str) else c for c in raw["candidates"]]
+        return raw
+
+    @field_validator("candidates")
+    @classmethod
+    def _candidates(cls, v: list[CandidateSpec]) -> list[CandidateSpec]:
+        if not v:
+            raise ValueError("list at least one candidate model")
+        seen: set[str] = set()
+        for c in v:
+            if c.display in seen:
+                raise ValueError(f"candidate '{c.display}' is listed twice; give one of them a distinct 'label'")
+            seen.add(c.display)
+            if c.checkpoint is not None and not Path(c.checkpoint).expanduser().is_file():
+                raise ValueError(f"candidate '{c.display}': checkpoint '{c.checkpoint}' does not exist")
+        return v
+
+    @field_validator("batch_size")
+    @classmethod
+    def _batch(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+    @property
+    def validation(self) -> ValidateSpec | None:
+        if self.validate_ is True:
+            return ValidateSpec()
+        return self.validate_ or None
+
+    def output_dir(self, override: str | os.PathLike | None = None) -> Path:
+        return Path(override or self.output.dir or f"runs/{self.command}")
+
+
+class TaxonomyConfig(_Strict):
+    """``transferkit taxonomy``: Taskonomy's budgeted choice of supervised tasks and transfers.
+
+    Exactly one of ``affinities`` (a Taskonomy release JSON such as ``all_affinities.json``, or
+    an inline ``{"src__tgt": affinity}`` mapping) and ``win_rates`` (per target, pairwise win
+    rates of its sources, normalised with AHP: a JSON path or an inline
+    ``{target: {sources: [...], matrix: [[...]]}}``)."""
+
+    command: ClassVar[str] = "taxonomy"
+    name: str | None = None
+    affinities: str | dict[str, float] | None = None
+    win_rates: str | dict[str, dict[str, Any]] | None = None
+    exclude: list[str] = Field(default_factory=lambda: ["pixels"])  # release sources that are no task
+    budgets: float | list[float] = Field(default_factory=lambda: [1, 3])
+    costs: dict[str, float] = Field(default_factory=dict)
+    importances: dict[str, float] = Field(default_factory=dict)
+    max_order: int | None = None
+    tasks: list[str] | None = None  # every task that may be supervised (default: those named)
+    targets: list[str] | None = None  # tasks that need a transfer (default: every target named)
+    output: OutputSpec = Field(default_factory=OutputSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthands(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and isinstance(raw.get("output"), str):
+            raw = {**raw, "output": {"dir": raw["output"]}}
+        return raw
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TaxonomyConfig:
+        if (self.affinities is None) == (self.win_rates is None):
+            raise ValueError("give exactly one of 'affinities' (a Taskonomy JSON or a mapping) and 'win_rates'")
+        for key in ("affinities", "win_rates"):
+            value = getattr(self, key)
+            if isinstance(value, str) and not Path(value).expanduser().exists():
+                raise ValueError(f"{key}: file '{value}' does not exist")
+        budgets = self.budget_list()
+        if not budgets:
+            raise ValueError("budgets must be a number or a non-empty list of numbers")
+        if self.max_order is not None and self.max_order < 1:
+            raise ValueError(f"max_order must be >= 1, got {self.max_order}")
+        return self
+
+    def budget_list(self) -> list[float]:
+        return [self.budgets] if isinstance(self.budgets, int | float) else list(self.budgets)
+
+    def output_dir(self, override: str | os.PathLike | None = None) -> Path:
+        return Path(override or self.output.dir or f"runs/{self.command}")
+
+
+COMMAND_CONFIGS: dict[str, type[Any]] = {
     "compare": CompareConfig, "adapt": AdaptConfig, "multitask": MultitaskConfig, "zeroshot": ZeroshotConfig,
+    "rank": RankConfig, "taxonomy": TaxonomyConfig,
 }
 
 #: old spelling -> new key path; accepted with a deprecation message
@@ -450,9 +616,10 @@ def parse_config(raw: Any, command: str = "compare", source: str = "") -> RunCon
         cfg = model.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(_format_errors(err, model, source)) from None
-    from ..data._kinds import check_data_spec
+    from ..data._kinds import COMMAND_SETTING, check_data_spec
 
-    check_data_spec(cfg.data, command)
+    if command in COMMAND_SETTING:  # commands without a data section (taxonomy) skip this
+        check_data_spec(cfg.data, command)
     return cfg
 
 
