@@ -226,8 +226,12 @@ def test_lightning_loggers_write_per_epoch_curves(tmp_path, logger, produced):
                         "methods": ["single_task", "equal"],
                         "trainer": {"max_epochs": 2, "seeds": [0], "logger": logger}}, "multitask")
     run_multitask(cfg, tmp_path / "out", progress=False)
-    files = list((tmp_path / "out" / "runs" / "equal__seed0" / "logs").rglob(produced))
+    where = tmp_path / "out" / ("mlruns" if logger == "mlflow" else "runs/equal__seed0/logs")
+    files = list(where.rglob(produced))
     assert files and files[0].stat().st_size > 0
+    if logger == "mlflow":  # one run per grid run (single_task fits one network per task)
+        names = {p.read_text().strip() for p in where.rglob("tags/mlflow.runName")}
+        assert {"equal__seed0", "single_task__seed0"} <= names
 
 
 def test_peak_memory_is_measured_per_run():

@@ -94,7 +94,8 @@ def threads(trainer: Any, model_params: int) -> Iterator[None]:
 
 
 def make_logger(kind: str | None, run_dir: Path) -> Any:
-    """A Lightning logger writing under ``run_dir/logs`` (``trainer.logger``), or False."""
+    """A Lightning logger (``trainer.logger``): CSV and TensorBoard write under ``run_dir/logs``,
+    MLflow to ``$MLFLOW_TRACKING_URI`` or a file store ``<output>/mlruns``; or False."""
     if kind is None:
         return False
     from lightning.pytorch import loggers
@@ -111,7 +112,15 @@ def make_logger(kind: str | None, run_dir: Path) -> Any:
         from .._utils import require
 
         require("mlflow", "tracking")
-        return loggers.MLFlowLogger(experiment_name="transferkit", tracking_uri=f"file:{Path(save).resolve()}")
+        import os
+
+        uri = os.environ.get("MLFLOW_TRACKING_URI")  # the user's tracking server, when set
+        if uri is None:
+            # one local file store for the whole output directory (<output>/mlruns), a run per grid
+            # run; MLflow 3 asks for this explicit opt-in to its file store
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+            uri = f"file:{(run_dir.parent.parent / 'mlruns').resolve()}"
+        return loggers.MLFlowLogger(experiment_name="transferkit", run_name=run_dir.name, tracking_uri=uri)
     raise ConfigError(f"trainer.logger must be csv, tensorboard or mlflow, got {kind!r}")
 
 

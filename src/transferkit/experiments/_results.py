@@ -31,7 +31,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 #: what a run writes in its output directory; ``--overwrite`` removes only these
-OUTPUT_ITEMS = ("results.json", "report.md", "figures", "runs", "pretrained.pt", "pretrained.json")
+OUTPUT_ITEMS = ("results.json", "report.md", "figures", "runs", "pretrained.pt", "pretrained.json", "mlruns")
 
 
 def is_main_process() -> bool:
