@@ -6,6 +6,7 @@
     transferkit adapt     [--config adapt.yaml] ...
     transferkit multitask [--config mtl.yaml] ...
     transferkit zeroshot  --config zsl.yaml ...
+    transferkit layers    [--config layers.yaml] ...
 
 Every run command reads the same config language (``--config`` takes a file or the name of a
 bundled example) and validates it, the data paths and the output directory before importing
@@ -30,6 +31,7 @@ RUNNERS = {
     "adapt": ("adaptation", "run_adapt"),
     "multitask": ("multitask", "run_multitask"),
     "zeroshot": ("zeroshot", "run_zeroshot"),
+    "layers": ("layers", "run_layers"),
 }
 
 
@@ -153,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "adapt": "labelled source, unlabelled target: domain adaptation vs source-only",
         "multitask": "several tasks learnt together vs single-task training",
         "zeroshot": "classes unseen in training, from attributes or descriptions vs the attribute prior",
+        "layers": "transfer the first n layer groups, frozen (AnB) or fine-tuned (AnB+), vs BnB controls and scratch",
     }
     for name, text in helps.items():
         p = sub.add_parser(name, help=text)

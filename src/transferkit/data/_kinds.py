@@ -27,7 +27,7 @@ SETTINGS = {
     "zeroshot": "features, labels, a class-embedding matrix and seen/unseen sample splits (zeroshot)",
 }
 COMMAND_SETTING = {"compare": "labelled_target", "adapt": "unlabelled_target", "multitask": "multitask",
-                   "zeroshot": "zeroshot"}
+                   "zeroshot": "zeroshot", "layers": "labelled_target"}
 
 #: keys every data section may set, whatever the kind
 _COMMON = {"kind", "max_samples", "seed"}
