@@ -116,6 +116,8 @@ class PathNet(MultiTaskModel):
         rng = np.random.default_rng(seed)
         self.register_buffer("pathways", torch.as_tensor(
             np.stack([random_pathway(self.L, self.M, self.N, rng) for _ in self.tasks]), dtype=torch.long))
+        self.register_buffer("fixed", torch.zeros(len(self.tasks), dtype=torch.bool))
+        self.sync_trainable()
 
     # ------------------------------------------------------------------ forward
     def _task_index(self, task: str) -> int:
@@ -156,6 +158,20 @@ class PathNet(MultiTaskModel):
         return [p for i, m in self.path_modules(pathway) if not bool(self.frozen[i, m])
                 for p in self.grid[i][m].parameters()]
 
+    def set_trainable(self, pathways: Sequence[Tensor | np.ndarray]) -> None:
+        """``requires_grad`` exactly on the unfrozen modules of ``pathways`` (the rest get no
+        gradient: a module off every pathway is not part of the network being trained)."""
+        on = {im for path in pathways for im in self.path_modules(path)}
+        for i in range(self.L):
+            for m in range(self.M):
+                trainable = (i, m) in on and not bool(self.frozen[i, m])
+                for p in self.grid[i][m].parameters():
+                    p.requires_grad_(trainable)
+
+    def sync_trainable(self) -> None:
+        """Train the current pathways of the tasks not yet fixed (joint training by ``forward``)."""
+        self.set_trainable([self.pathways[k] for k in range(len(self.tasks)) if not bool(self.fixed[k])])
+
     def fix_task(self, task: str, pathway: Tensor | np.ndarray, reinit_rest: bool = True) -> None:
         """Fix ``task``'s pathway, freeze its modules and its readout, and re-initialise every
         module not frozen (Fernando et al. 2017, Sec. 2.3)."""
@@ -163,15 +179,15 @@ class PathNet(MultiTaskModel):
         self.pathways[k] = torch.as_tensor(np.asarray(pathway), dtype=torch.long)
         for i, m in self.path_modules(pathway):
             self.frozen[i, m] = True
-        for i in range(self.L):
-            for m in range(self.M):
-                frozen = bool(self.frozen[i, m])
-                for p in self.grid[i][m].parameters():
-                    p.requires_grad_(not frozen)
-                if not frozen and reinit_rest:
-                    self.grid[i][m].reset_parameters()
+        self.fixed[k] = True
+        if reinit_rest:
+            for i in range(self.L):
+                for m in range(self.M):
+                    if not bool(self.frozen[i, m]):
+                        self.grid[i][m].reset_parameters()
         for p in self.heads[task].parameters():
             p.requires_grad_(False)
+        self.sync_trainable()
 
     def shared_parameters(self) -> Iterator[nn.Parameter]:
         return (p for layer in self.grid for mod in layer for p in mod.parameters())
@@ -222,7 +238,10 @@ class PathNetEvolution:
         self.gen = torch.Generator().manual_seed(seed)
         self.population = np.stack([random_pathway(net.L, net.M, net.N, self.rng) for _ in range(population)])
         self.fitness = np.full(population, -np.inf)
-        params = [p for mod in net.grid for m in mod for p in m.parameters() if p.requires_grad]
+        if bool(net.fixed[self.k]):
+            raise ConfigError(f"task '{task}' is already fixed; its pathway and readout are frozen")
+        params = [p for i, mod in enumerate(net.grid) for j, m in enumerate(mod) if not bool(net.frozen[i, j])
+                  for p in m.parameters()]
         params += list(net.heads[task].parameters())
         self.optimizer = torch.optim.Adam(params, lr=lr)
         self.tournaments = 0
@@ -231,8 +250,7 @@ class PathNetEvolution:
         """Train ``path`` for T minibatches; its fitness is the training accuracy over them."""
         net = self.net
         net.train()
-        trainable = {id(p) for p in net.trainable_path_parameters(path)} | {
-            id(p) for p in net.heads[self.task].parameters()}
+        net.set_trainable([path])  # only the pathway's own, unfrozen modules get gradients
         correct = total = 0
         for _ in range(self.T):
             idx = torch.randint(0, len(self.X), (self.batch_size,), generator=self.gen)
@@ -241,13 +259,10 @@ class PathNetEvolution:
             out = net.forward_path(x, path, self.task)
             loss = torch.nn.functional.cross_entropy(out, y)
             loss.backward()
-            for group in self.optimizer.param_groups:  # only the pathway's own, unfrozen modules move
-                for p in group["params"]:
-                    if id(p) not in trainable:
-                        p.grad = None
-            self.optimizer.step()
+            self.optimizer.step()  # Adam skips the parameters without a gradient
             correct += int((out.argmax(1) == y).sum())
             total += len(y)
+        net.sync_trainable()
         return correct / total
 
     def step(self) -> dict[str, Any]:
