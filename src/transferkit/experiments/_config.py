@@ -401,11 +401,6 @@ class LayersSpec(_Strict):
         return v
 
 
-class LayersTrainer(TrainerSpec):
-    max_epochs: int = 30
-    patience: int = 8
-
-
 class LayersConfig(RunConfig):
     """``transferkit layers``: transfer the first n layer groups, frozen or fine-tuned, against the
     same-task control and scratch."""
@@ -414,7 +409,7 @@ class LayersConfig(RunConfig):
     data: LayersData = Field(default_factory=LayersData)
     pretrain: PretrainSpec = Field(default_factory=lambda: PretrainSpec(epochs=10))
     layers: LayersSpec = Field(default_factory=LayersSpec)
-    trainer: LayersTrainer = Field(default_factory=LayersTrainer)
+    trainer: TrainerSpec = Field(default_factory=TrainerSpec)
 
 
 COMMAND_CONFIGS: dict[str, type[RunConfig]] = {

@@ -283,16 +283,17 @@ def _report(out: Path, cfg: LayersConfig, summary: list[dict], info: dict, figur
             continue
         parts = []
         if (k, "BnB") in mean:
-            parts.append(f"BnB - scratch {mean[(k, 'BnB')] - mean[(k, 'scratch')]:+.3f} (co-adaptation)")
+            parts.append(f"BnB - scratch {mean[(k, 'BnB')] - mean[(k, 'scratch')]:+.3f}")
         if (k, "AnB") in mean and (k, "BnB") in mean:
-            parts.append(f"AnB - BnB {mean[(k, 'AnB')] - mean[(k, 'BnB')]:+.3f} (specificity of the source features)")
+            parts.append(f"AnB - BnB {mean[(k, 'AnB')] - mean[(k, 'BnB')]:+.3f}")
         if (k, "AnB+") in mean:
             parts.append(f"AnB+ - scratch {mean[(k, 'AnB+')] - mean[(k, 'scratch')]:+.3f}")
         if parts:
             lines.append(f"- n = {k}: " + "; ".join(parts))
     if lines:
-        extra = ["Differences of mean accuracy, read as in Yosinski et al. Sec. 4.1 (a drop of BnB below scratch: "
-                 "fragile co-adapted layers split apart; a drop of AnB below BnB: the copied features are specific "
-                 "to the source):", "", *lines, ""]
+        extra = ["Differences of mean accuracy, read as in Yosinski et al. (Sec. 4.1): a negative BnB - scratch means "
+                 "fragile co-adapted layers were split apart; a negative AnB - BnB means the copied features are "
+                 "specific to the source; a positive AnB - BnB means the source taught the copied layers more than "
+                 "the few target labels did (these differences carry no verdict; see the table):", "", *lines, ""]
     return write_report(out, "transferkit layers", intro, summary, cols, figures, rope=cfg.trainer.rope,
                         baselines=BASELINES, transductive=False, extra=extra)
