@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -44,7 +43,15 @@ from ._config import LAYER_VARIANTS, LayersConfig
 from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
 from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
 from ._summary import save_samples, summarize, write_report
-from .compare import _correct, _pretrain, _pretrain_key, _trainer_config, _workers, build_model, few_shot_split
+from .compare import (
+    _correct,
+    _pretrain,
+    _pretrain_key,
+    _trainer_config,
+    _workers,
+    build_model,
+    few_shot_split,
+)
 
 __all__ = ["run_layers", "transfer_first_groups", "BASELINES"]
 
@@ -77,7 +84,7 @@ class _Context:
 
 
 def _run_id(variant: str, n: int, seed: int) -> str:
-    return "scratch__seed{}".format(seed) if variant == "scratch" else f"{variant}__n{n}__seed{seed}"
+    return f"scratch__seed{seed}" if variant == "scratch" else f"{variant}__n{n}__seed{seed}"
 
 
 def _run_one(ctx: _Context, payload: dict) -> dict:
