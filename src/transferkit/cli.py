@@ -8,6 +8,7 @@
     transferkit zeroshot  --config zsl.yaml ...
     transferkit rank      [--config rank.yaml] [--validate] ...
     transferkit taxonomy  [--config taxonomy.yaml] ...
+    transferkit layers    [--config layers.yaml] ...
 
 Every run command reads the same config language (``--config`` takes a file or the name of a
 bundled example) and validates it, the data paths and the output directory before importing
@@ -34,6 +35,7 @@ RUNNERS = {
     "zeroshot": ("zeroshot", "run_zeroshot"),
     "rank": ("rank", "run_rank"),
     "taxonomy": ("taxonomy", "run_taxonomy"),
+    "layers": ("layers", "run_layers"),
 }
 
 
@@ -161,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         "zeroshot": "classes unseen in training, from attributes or descriptions vs the attribute prior",
         "rank": "score candidate models on a target with transferability scores and rank them",
         "taxonomy": "Taskonomy: which tasks to supervise and which transfer feeds each target, per budget",
+        "layers": "transfer the first n layer groups, frozen (AnB) or fine-tuned (AnB+), vs BnB controls and scratch",
     }
     for name, text in helps.items():
         p = sub.add_parser(name, help=text)

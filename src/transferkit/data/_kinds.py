@@ -28,7 +28,7 @@ SETTINGS = {
 }
 COMMAND_SETTING = {"compare": "labelled_target", "adapt": "unlabelled_target", "multitask": "multitask",
                    "zeroshot": "zeroshot",
-                   "rank": "labelled_target"}
+                   "rank": "labelled_target", "layers": "labelled_target"}
 
 #: keys every data section may set, whatever the kind
 _COMMON = {"kind", "max_samples", "seed"}

@@ -23,7 +23,7 @@ from ._config import (
 __all__ = [
     "AdaptConfig", "CompareConfig", "MultitaskConfig", "RunConfig", "load_config", "parse_config",
     "run_compare", "run_adapt", "run_multitask", "run_zeroshot", "markdown_table", "write_results",
-    "run_rank", "run_taxonomy", "RankConfig", "TaxonomyConfig",
+    "run_rank", "run_taxonomy", "run_layers", "RankConfig", "TaxonomyConfig",
 ]
 
 _LAZY = {
@@ -32,6 +32,7 @@ _LAZY = {
     "run_multitask": ("multitask", "run_multitask"),
     "run_zeroshot": ("zeroshot", "run_zeroshot"),
     "run_rank": ("rank", "run_rank"),
+    "run_layers": ("layers", "run_layers"),
     "run_taxonomy": ("taxonomy", "run_taxonomy"),
     "markdown_table": ("_results", "markdown_table"),
     "write_results": ("_results", "write_results"),

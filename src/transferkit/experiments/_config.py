@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ..exceptions import ConfigError, suggest
 
 __all__ = [
-    "RunConfig", "CompareConfig", "AdaptConfig", "MultitaskConfig", "ZeroshotConfig", "COMMAND_CONFIGS",
+    "RunConfig", "CompareConfig", "AdaptConfig", "MultitaskConfig", "ZeroshotConfig", "LayersConfig", "COMMAND_CONFIGS",
     "DataSpec", "BackboneSpec", "MethodSpec", "PretrainSpec", "TrainerSpec", "OutputSpec",
     "ArchitectureSpec", "load_config", "parse_config", "apply_overrides", "read_yaml",
     "RankConfig", "CandidateSpec", "ValidateSpec", "TaxonomyConfig",
@@ -365,6 +365,58 @@ class ZeroshotConfig(RunConfig):
     trainer: ZeroshotTrainer = Field(default_factory=ZeroshotTrainer)
 
 
+class LayersData(DataSpec):
+    """``layers``: one few-shot budget of labelled target samples per class."""
+
+    labels_per_class: int = 10
+    val_per_class: int | None = None  # None: the same as labels_per_class
+
+    @field_validator("labels_per_class", "val_per_class")
+    @classmethod
+    def _positive_budget(cls, v: int | None) -> int | None:
+        if v is not None and v <= 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+
+LAYER_VARIANTS = ("AnB", "AnB+", "BnB", "BnB+")
+
+
+class LayersSpec(_Strict):
+    """``layers``: which layer groups to transfer (Yosinski et al., NeurIPS 2014)."""
+
+    n: list[int] | None = None  # None: every n = 0..L (L = the backbone's layer groups)
+    variants: list[Literal["AnB", "AnB+", "BnB", "BnB+"]] = Field(default_factory=lambda: list(LAYER_VARIANTS))
+    save_models: bool = False  # keep every run's model.pt (the BnB base networks are always kept)
+
+    @field_validator("n")
+    @classmethod
+    def _ns(cls, v: list[int] | None) -> list[int] | None:
+        if v is None:
+            return v
+        if not v or any(k < 0 for k in v) or len(set(v)) != len(v):
+            raise ValueError(f"must be a non-empty list of distinct integers >= 0, got {v}")
+        return sorted(v)
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError(f"must list distinct variants among {list(LAYER_VARIANTS)}, got {v}")
+        return v
+
+
+class LayersConfig(RunConfig):
+    """``transferkit layers``: transfer the first n layer groups, frozen or fine-tuned, against the
+    same-task control and scratch."""
+
+    command: ClassVar[str] = "layers"
+    data: LayersData = Field(default_factory=LayersData)
+    pretrain: PretrainSpec = Field(default_factory=lambda: PretrainSpec(epochs=10))
+    layers: LayersSpec = Field(default_factory=LayersSpec)
+    trainer: TrainerSpec = Field(default_factory=TrainerSpec)
+
+
 # ------------------------------------------------------------------- rank and taxonomy
 
 
@@ -531,7 +583,7 @@ class TaxonomyConfig(_Strict):
 
 COMMAND_CONFIGS: dict[str, type[Any]] = {
     "compare": CompareConfig, "adapt": AdaptConfig, "multitask": MultitaskConfig, "zeroshot": ZeroshotConfig,
-    "rank": RankConfig, "taxonomy": TaxonomyConfig,
+    "rank": RankConfig, "taxonomy": TaxonomyConfig, "layers": LayersConfig,
 }
 
 #: old spelling -> new key path; accepted with a deprecation message

@@ -180,6 +180,14 @@ def _pretrain(cfg: CompareConfig, data: TransferData, out: Path, resume: bool, p
     return model, info
 
 
+def few_shot_split(data: TransferData, n: int, val_n: int, seed: int) -> tuple[Domain, Domain]:
+    """The few-shot target split of one seed: ``n`` training and ``val_n`` validation samples per
+    class, disjoint, drawn from the target pool (the test split is never touched)."""
+    train_idx = few_shot_indices(data.target.y, n, seed)
+    val_idx = few_shot_indices(data.target.y, val_n, seed + 7919, exclude=train_idx)
+    return data.target.subset(train_idx, "target_train"), data.target.subset(val_idx, "target_val")
+
+
 @dataclass
 class _Context:
     """What every fine-tuning run of a grid shares (sent once to each worker)."""
@@ -199,10 +207,7 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
     task = RunTask(payload["run_id"], payload["key"], payload)
     runs_dir = Path(ctx.out) / "runs"
     run_dir = runs_dir / task.run_id
-    val_n = cfg.data.val_per_class or n
-    train_idx = few_shot_indices(data.target.y, n, seed)
-    val_idx = few_shot_indices(data.target.y, val_n, seed + 7919, exclude=train_idx)
-    train, val = data.target.subset(train_idx, "target_train"), data.target.subset(val_idx, "target_val")
+    train, val = few_shot_split(data, n, cfg.data.val_per_class or n, seed)
     if is_shallow_baseline(method.name) or shallow_family(method.name):
         return _run_shallow(ctx, method, n, seed, task, train, runs_dir)
 

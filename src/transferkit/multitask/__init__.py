@@ -2,7 +2,7 @@
 
 Three families, each in the registry (``transferkit.list_methods(family)``):
 
-* ``mtl_architecture``: hard / soft parameter sharing, cross-stitch, MMoE, progressive nets;
+* ``mtl_architecture``: hard / soft parameter sharing, cross-stitch, MMoE, progressive nets, PathNet;
 * ``weighting``: loss-level balancing with explicit state (fixed, uncertainty, DWA, GradNorm);
 * ``aggregator``: gradient-level balancing, pure functions of the task Jacobian/Gramian
   (MGDA, PCGrad, CAGrad, UPGrad, IMTL-G, mean, sum, any torchjd aggregator), applied with
@@ -21,6 +21,7 @@ from ._hard_sharing import HardSharing
 from ._imtlg import IMTLG
 from ._mgda import MGDA, frank_wolfe_min_norm_weights, min_norm_weights
 from ._mmoe import MMoE
+from ._pathnet import PathNet, PathNetEvolution, mutate_pathway, random_pathway
 from ._pcgrad import PCGrad
 from ._progressive import ProgressiveNet
 from ._simple_aggregators import Mean, Sum
@@ -45,6 +46,8 @@ __all__ = [
     "MMoE",
     "Mean",
     "MultiTaskModel",
+    "PathNet",
+    "PathNetEvolution",
     "PCGrad",
     "ProgressiveNet",
     "SoftSharing",
@@ -57,6 +60,8 @@ __all__ = [
     "Weighting",
     "frank_wolfe_min_norm_weights",
     "gramian",
+    "mutate_pathway",
+    "random_pathway",
     "label_mask",
     "masked_loss",
     "masked_metric",
