@@ -283,7 +283,12 @@ def test_readme_ci_and_constraints_agree():
     pyproject = (ROOT / "pyproject.toml").read_text()
     for pkg in ("torch", "lightning", "torchjd", "quadprog", "qpsolvers", "ray", "pydantic", "numpy"):
         assert pkg in pins, f"{pkg} is not pinned in constraints.txt"
-    assert "torchjd[quadprog_projector]" in pyproject  # torchjd's QP solver is an extra now
+    # torchjd's QP solver is an extra now, named exactly as torchjd's metadata spells it (older pips
+    # do not normalise "_" to "-" and silently skip an extra they do not find)
+    from importlib import metadata
+
+    provided = metadata.metadata("torchjd").get_all("Provides-Extra")
+    assert "quadprog-projector" in provided and "torchjd[quadprog-projector]" in pyproject
 
 
 # ----------------------------------------------------- shallow methods in the commands
