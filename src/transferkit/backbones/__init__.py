@@ -20,9 +20,11 @@ from .._registry import check_params, get_method, register_builder
 from . import (  # noqa: F401  (importing them registers the nets and the name prefixes)
     _builtin,
     _external,
+    _sequence,
 )
 from ._base import Backbone, SequentialBackbone
 from ._builtin import lenet, mlp, small_resnet
+from ._sequence import SequenceBackbone, fcn, inception_time, resnet1d, rnn, ts_transformer
 from ._external import (
     EFFICIENTNET_LITE0_NORMALIZATION,
     HFTextBackbone,
@@ -37,14 +39,20 @@ __all__ = [
     "Backbone",
     "HFTextBackbone",
     "PretrainedWeightsUnavailable",
+    "SequenceBackbone",
     "SequentialBackbone",
     "TimmBackbone",
     "TorchvisionBackbone",
     "create_backbone",
+    "fcn",
+    "inception_time",
     "lenet",
     "load_checkpoint",
     "mlp",
+    "resnet1d",
+    "rnn",
     "small_resnet",
+    "ts_transformer",
 ]
 
 
