@@ -106,6 +106,10 @@ _add("arrays", _T | {"multitask"},
      "your own arrays: an .npz (X_source, y_source, X_target[, y_target, X_target_test, "
      "y_target_test]; multitask: X, Y) or a CSV/Parquet table with a domain column",
      f"{_L}:load_arrays", required=("path",))
+_add("ucr", _T, {"root", "source_domain", "target_domain"},
+     "UCR/UEA time series (.ts): pretrain on data set source_domain, transfer to target_domain (official "
+     "train/test split); the sets inside an installed aeon/sktime wheel load by name offline",
+     f"{_L}:load_ucr", required=("target_domain",))
 _add("multimnist", {"multitask"}, {"root", "n_train", "n_test", "heldout_digits"},
      "MultiMNIST (Sener & Koltun 2018): two overlapping digits, left and right tasks",
      f"{_L}:load_multimnist")

@@ -19,7 +19,7 @@ from ._base import Domain, TransferData
 __all__ = [
     "load_digits", "load_mnist_usps", "load_usps_mnist", "load_mnist_usps_jda", "load_usps_mnist_jda",
     "load_mnist_m", "load_amazon", "load_text", "load_image_folder", "load_arrays",
-    "load_multimnist", "load_school", "load_landmine", "shift_images",
+    "load_multimnist", "load_school", "load_landmine", "load_ucr", "shift_images",
 ]
 
 
@@ -243,6 +243,33 @@ def load_arrays(spec: Any, setting: str) -> Any:
                                             spec.domain_column, spec.label_column)
         test = None
     return _finish(spec, setting, source, target, test, "array")
+
+
+# ------------------------------------------------------------------------- time series
+
+
+def load_ucr(spec: Any, setting: str) -> TransferData:
+    """UCR/UEA: the source set's training split -> the target set's official train/test split.
+
+    Series are z-normalised per series; the source is resampled to the target's length
+    (:mod:`transferkit.data.timeseries`). Adaptation (``unlabelled_target``) needs the two sets
+    to share their class labels.
+    """
+    from .timeseries import load_ucr as load_split
+    from .timeseries import load_ucr_pair
+
+    if spec.source_domain is None:
+        source = None
+        target, test = (load_split(spec.target_domain, s, spec.root) for s in ("train", "test"))
+    else:
+        source, target, test = load_ucr_pair(spec.source_domain, spec.target_domain, spec.root)
+    if setting == "unlabelled_target" and source is not None and \
+            list(source.class_names or []) != list(target.class_names or []):
+        raise DataError(
+            f"adaptation from '{spec.source_domain}' to '{spec.target_domain}' needs the same class labels; "
+            f"source has {list(source.class_names or [])}, target {list(target.class_names or [])}"
+        )
+    return _finish(spec, setting, source, target, test, "series")
 
 
 # --------------------------------------------------------------------------- multi-task
