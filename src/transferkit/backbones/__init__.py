@@ -24,6 +24,7 @@ from . import (  # noqa: F401  (importing them registers the nets and the name p
 )
 from ._base import Backbone, SequentialBackbone
 from ._builtin import lenet, mlp, small_resnet
+from ._forecast import ForecastPretext, pretrain_forecasting
 from ._sequence import SequenceBackbone, fcn, inception_time, resnet1d, rnn, ts_transformer
 from ._external import (
     EFFICIENTNET_LITE0_NORMALIZATION,
@@ -36,6 +37,7 @@ from ._external import (
 
 __all__ = [
     "EFFICIENTNET_LITE0_NORMALIZATION",
+    "ForecastPretext",
     "Backbone",
     "HFTextBackbone",
     "PretrainedWeightsUnavailable",
@@ -49,6 +51,7 @@ __all__ = [
     "lenet",
     "load_checkpoint",
     "mlp",
+    "pretrain_forecasting",
     "resnet1d",
     "rnn",
     "small_resnet",
