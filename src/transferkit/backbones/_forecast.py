@@ -113,7 +113,7 @@ def pretrain_forecasting(
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(xb)
+            total += float(loss.detach()) * len(xb)
             count += len(xb)
         history.append(total / max(count, 1))
     return history
