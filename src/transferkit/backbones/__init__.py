@@ -24,8 +24,6 @@ from . import (  # noqa: F401  (importing them registers the nets and the name p
 )
 from ._base import Backbone, SequentialBackbone
 from ._builtin import lenet, mlp, small_resnet
-from ._forecast import ForecastPretext, pretrain_forecasting
-from ._sequence import SequenceBackbone, fcn, inception_time, resnet1d, rnn, ts_transformer
 from ._external import (
     EFFICIENTNET_LITE0_NORMALIZATION,
     HFTextBackbone,
@@ -34,6 +32,8 @@ from ._external import (
     TorchvisionBackbone,
     load_checkpoint,
 )
+from ._forecast import ForecastPretext, pretrain_forecasting
+from ._sequence import SequenceBackbone, fcn, inception_time, resnet1d, rnn, ts_transformer
 
 __all__ = [
     "EFFICIENTNET_LITE0_NORMALIZATION",
