@@ -146,16 +146,43 @@ def test_dann_runs_a_step(name):
     assert any(not torch.equal(a, b) for a, b in zip(w0, first.parameters())), "the encoder did not train"
 
 
+ARCHS = [m.name for m in tk.list_methods("mtl_architecture")]
+ADAPT = [m.name for m in tk.list_methods("adaptation")]
+
+
+@pytest.mark.parametrize("arch", ARCHS)
 @pytest.mark.parametrize("name", SEQUENCE)
-def test_hard_sharing_runs_a_step(name):
+def test_every_multitask_architecture_runs_a_step(name, arch):
+    """Hard sharing (the brief's check) and every other registered architecture."""
     tasks = [Task("a", 3), Task("b", 1, kind="regression")]
-    model = tk.create("mtl_architecture", "hard_sharing", backbone=small(name, num_outputs=0), tasks=tasks)
+    extra = {"mmoe": {"input_dim": 2 * 20, "num_experts": 2}, "progressive": {"input_shape": (2, 20)}}.get(arch, {})
+    model = tk.create("mtl_architecture", arch, backbone=small(name, num_outputs=0), tasks=tasks, **extra)
     x = series()
     out = model(x)
     assert out["a"].shape == (6, 3) and out["b"].shape == (6, 1)
     loss = tasks[0].loss(out["a"], torch.arange(6) % 3) + tasks[1].loss(out["b"], torch.randn(6))
+    (loss + model.regularization()).backward()
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad)
+
+
+@pytest.mark.parametrize("method_name", ADAPT)
+def test_every_adaptation_method_trains_a_sequence_encoder(method_name):
+    """Each registered adaptation method's loss reaches the FCN's first block."""
+    import inspect
+
+    model = small("fcn", num_outputs=3)
+    accepted = inspect.signature(tk.get_method("adaptation", method_name).factory).parameters
+    method = build_method(method_name, model.feature_dim, 3, **({"hidden": (8,)} if "hidden" in accepted else {}))
+    x_s, x_t, y_s = series(seed=1), series(n=4, seed=2), torch.arange(6) % 3
+    f_s, f_t = model.features(x_s), model.features(x_t)
+    logits_s, logits_t = model.head(f_s), model.head(f_t)
+    if method.has_class_weights:
+        method.update_class_weights(logits_t.softmax(1).detach())
+    loss = method.source_loss(logits_s, y_s) + method(f_s, f_t, logits_s=logits_s, logits_t=logits_t, y_s=y_s)
+    assert torch.isfinite(loss)
     loss.backward()
-    assert all(p.grad is not None for p in model.shared_parameters())
+    first = next(model.layer_groups()[0].parameters())
+    assert first.grad is not None and first.grad.abs().sum() > 0
 
 
 def test_lora_with_conv1d_targets(monkeypatch):
