@@ -139,6 +139,11 @@ def test_ucr_kind_serves_compare_and_adapt(tmp_path):
     data = load_data(spec, "compare")
     assert data.source.X.shape == (6, 1, 12) and data.source_num_classes == 3 and data.num_classes == 2
     assert len(data.target_test) == 6 and not data.transductive  # the official test split
+    # two sets' labels are never the same classes in compare, even when spelled alike
+    same_labels = load_data(CompareData(kind="ucr", root=str(tmp_path), source_domain="Tgt2", target_domain="Tgt"),
+                            "compare")
+    assert same_labels.source.class_names == ["Tgt2:a", "Tgt2:b"] and same_labels.target.class_names == ["Tgt:a", "Tgt:b"]
+    assert same_labels.target_test.class_names == ["Tgt:a", "Tgt:b"]
     adapt = load_data(AdaptData(kind="ucr", root=str(tmp_path), source_domain="Tgt2", target_domain="Tgt"), "adapt")
     assert adapt.source.num_classes == adapt.num_classes == 2
     with pytest.raises(DataError, match=r"needs the same class labels; source has \['x', 'y', 'z'\]"):
