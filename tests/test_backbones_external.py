@@ -93,6 +93,12 @@ CASES = {
     "mlp": ({"in_features": 64}, lambda: torch.randn(3, 64), False),
     "lenet": ({}, lambda: images(2, 1, 28), False),
     "small_resnet": ({}, lambda: images(), False),
+    # sequence nets on series [N, C, T] (backbones/_sequence.py)
+    "fcn": ({"in_channels": 2}, lambda: torch.randn(3, 2, 40), False),
+    "resnet1d": ({}, lambda: torch.randn(3, 1, 40), False),
+    "inception_time": ({"in_channels": 3}, lambda: torch.randn(2, 3, 50), False),
+    "rnn": ({"cell": "gru", "in_channels": 2, "hidden": 16}, lambda: torch.randn(3, 2, 25), False),
+    "ts_transformer": ({}, lambda: torch.randn(3, 1, 30), False),
     "torchvision/resnet18": ({}, lambda: images(), False),
     "torchvision/resnet50": ({}, lambda: images(), True),
     "torchvision/vgg16": ({}, lambda: images(), True),

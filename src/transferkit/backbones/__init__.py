@@ -20,6 +20,7 @@ from .._registry import check_params, get_method, register_builder
 from . import (  # noqa: F401  (importing them registers the nets and the name prefixes)
     _builtin,
     _external,
+    _sequence,
 )
 from ._base import Backbone, SequentialBackbone
 from ._builtin import lenet, mlp, small_resnet
@@ -31,20 +32,30 @@ from ._external import (
     TorchvisionBackbone,
     load_checkpoint,
 )
+from ._forecast import ForecastPretext, pretrain_forecasting
+from ._sequence import SequenceBackbone, fcn, inception_time, resnet1d, rnn, ts_transformer
 
 __all__ = [
     "EFFICIENTNET_LITE0_NORMALIZATION",
+    "ForecastPretext",
     "Backbone",
     "HFTextBackbone",
     "PretrainedWeightsUnavailable",
+    "SequenceBackbone",
     "SequentialBackbone",
     "TimmBackbone",
     "TorchvisionBackbone",
     "create_backbone",
+    "fcn",
+    "inception_time",
     "lenet",
     "load_checkpoint",
     "mlp",
+    "pretrain_forecasting",
+    "resnet1d",
+    "rnn",
     "small_resnet",
+    "ts_transformer",
 ]
 
 

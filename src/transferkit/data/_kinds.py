@@ -114,6 +114,10 @@ _add("arrays", _T | {"multitask", "zeroshot"},
 _add("gbu", {"zeroshot"}, {"root", "dataset", "attributes", "features_file"},
      "the 'Good, Bad and Ugly' format of Xian et al. (att_splits.mat + res101.mat: AwA2, CUB, SUN, aPY)",
      f"{_L}:load_gbu", required=("root",))
+_add("ucr", _T, {"root", "source_domain", "target_domain"},
+     "UCR/UEA time series (.ts): pretrain on data set source_domain, transfer to target_domain (official "
+     "train/test split); the sets inside an installed aeon/sktime wheel load by name offline",
+     f"{_L}:load_ucr", required=("target_domain",))
 _add("multimnist", {"multitask"}, {"root", "n_train", "n_test", "heldout_digits"},
      "MultiMNIST (Sener & Koltun 2018): two overlapping digits, left and right tasks",
      f"{_L}:load_multimnist")

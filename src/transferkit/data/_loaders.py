@@ -19,7 +19,7 @@ from ._base import Domain, TransferData
 __all__ = [
     "load_digits", "load_mnist_usps", "load_usps_mnist", "load_mnist_usps_jda", "load_usps_mnist_jda",
     "load_mnist_m", "load_amazon", "load_text", "load_image_folder", "load_arrays",
-    "load_multimnist", "load_school", "load_landmine", "shift_images",
+    "load_multimnist", "load_school", "load_landmine", "load_ucr", "shift_images",
 ]
 
 
@@ -245,6 +245,46 @@ def load_arrays(spec: Any, setting: str) -> Any:
                                             spec.domain_column, spec.label_column)
         test = None
     return _finish(spec, setting, source, target, test, "array")
+
+
+# ------------------------------------------------------------------------- time series
+
+
+def load_ucr(spec: Any, setting: str) -> TransferData:
+    """UCR/UEA: the source set's training split -> the target set's official train/test split.
+
+    Series are z-normalised per series; the source is resampled to the target's length
+    (:mod:`transferkit.data.timeseries`). For compare, two different sets' class names are
+    prefixed with the set's name (``GunPoint:1``): labels of different sets never count as
+    shared. Adaptation (``unlabelled_target``) needs the two sets to declare the same labels,
+    which are then taken as the same classes.
+    """
+    from .timeseries import load_ucr as load_split
+    from .timeseries import load_ucr_pair
+
+    if spec.source_domain is None:
+        source = None
+        target, test = (load_split(spec.target_domain, s, spec.root) for s in ("train", "test"))
+    else:
+        source, target, test = load_ucr_pair(spec.source_domain, spec.target_domain, spec.root)
+    if source is not None and spec.source_domain != spec.target_domain:
+        if setting == "unlabelled_target":
+            if list(source.class_names or []) != list(target.class_names or []):
+                raise DataError(
+                    f"adaptation from '{spec.source_domain}' to '{spec.target_domain}' needs the same class "
+                    f"labels; source has {list(source.class_names or [])}, target {list(target.class_names or [])}"
+                )
+        else:
+            # two data sets' labels are their own ("1" of GunPoint is not "1" of ItalyPowerDemand):
+            # named per set, so compare gives pretrained strategies a new head and no source_only
+            source = _qualified(source, spec.source_domain)
+            target, test = _qualified(target, spec.target_domain), _qualified(test, spec.target_domain)
+    return _finish(spec, setting, source, target, test, "series")
+
+
+def _qualified(d: Domain, dataset: str) -> Domain:
+    names = [f"{dataset}:{c}" for c in (d.class_names or range(d.num_classes or 0))]
+    return Domain(d.X, d.y, d.name, d.num_classes, names)
 
 
 # --------------------------------------------------------------------------- multi-task

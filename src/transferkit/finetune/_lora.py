@@ -40,7 +40,7 @@ def _excluded(name: str) -> bool:
 
 
 def lora_target_modules(model: nn.Module) -> list[str]:
-    """Names of every ``nn.Linear`` and ``nn.Conv2d`` of the encoder (heads excluded).
+    """Names of every ``nn.Linear``, ``nn.Conv1d`` and ``nn.Conv2d`` of the encoder (heads excluded).
 
     Grouped/depthwise convolutions are left out: peft cannot merge adapters into them.
     """
@@ -48,7 +48,7 @@ def lora_target_modules(model: nn.Module) -> list[str]:
     for name, module in model.named_modules():
         if not name or _excluded(name):
             continue
-        if isinstance(module, nn.Linear) or (isinstance(module, nn.Conv2d) and module.groups == 1):
+        if isinstance(module, nn.Linear) or (isinstance(module, (nn.Conv1d, nn.Conv2d)) and module.groups == 1):
             names.append(name)
     return names
 
