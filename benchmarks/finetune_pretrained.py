@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import tempfile
 import time
 import warnings
@@ -53,7 +54,7 @@ from transferkit._utils import default_data_root
 from transferkit.backbones import EFFICIENTNET_LITE0_NORMALIZATION, create_backbone
 from transferkit.data import Domain, few_shot_indices
 from transferkit.data.tables import load_text_domain
-from transferkit.experiments._results import markdown_table
+from transferkit.experiments._results import markdown_table, write_json
 from transferkit.experiments._summary import save_samples, summarize
 from transferkit.training import OptimConfig, TrainerConfig, fit_finetune
 
@@ -152,7 +153,7 @@ def one_run(make_pretrained, make_random, pool: Domain, test: Domain, name: str,
         extra = {"lora_adapter_params": adapters, "lora_head_params": head}
     correct = correctness(fit.model, test)
     run_id = f"{name}__n{n}__seed{seed}"
-    return {
+    result = {
         "run_id": run_id, "samples": save_samples(runs_dir / run_id, correct),
         "method": name, "seed": seed, "labels_per_class": n,
         "metrics": {"accuracy": float(correct.mean()), "val_accuracy": fit.best_val_acc},
@@ -160,6 +161,23 @@ def one_run(make_pretrained, make_random, pool: Domain, test: Domain, name: str,
         "total_params": sum(p.numel() for n_, p in fit.model.named_parameters() if not n_.startswith("source_head")),
         **extra,
     }
+    write_json(runs_dir / run_id / "result.json", result)
+    return result
+
+
+def runs_from_dir(runs_dir: Path) -> list[dict]:
+    """The finished runs under ``runs_dir`` (``--from-runs``): each run's result.json, or, for a
+    run saved before result.json was written, its per-sample correctness alone."""
+    runs = []
+    for d in sorted(p for p in runs_dir.iterdir() if (p / "samples.npy").exists()):
+        if (d / "result.json").exists():
+            runs.append(json.loads((d / "result.json").read_text()))
+            continue
+        name, n, seed = d.name.split("__")
+        runs.append({"run_id": d.name, "samples": "samples.npy", "method": name, "seed": int(seed[4:]),
+                     "labels_per_class": int(n[1:]),
+                     "metrics": {"accuracy": float(np.load(d / "samples.npy").mean())}})
+    return runs
 
 
 def fmt(row: dict, totals: dict) -> dict:
@@ -173,8 +191,9 @@ def fmt(row: dict, totals: dict) -> dict:
         "accuracy (mean)": f"{row['accuracy_mean']:.3f}", "95% CI": ci,
         "gain vs scratch [interval]": "" if gain is None else f"{gain:+.3f}{interval}",
         "verdict": row["verdict"],
-        "trainable params": f"{row['trainable_params']:,} / {totals[row['method']]:,}",
-        "train s (mean)": f"{row['train_seconds_mean']:.1f}",
+        "trainable params": (f"{row['trainable_params']:,} / {totals[row['method']]:,}"
+                             if row.get("trainable_params") is not None else "–"),
+        "train s (mean)": f"{row['train_seconds_mean']:.1f}" if row.get("trainable_params") is not None else "–",
     }
 
 
@@ -194,16 +213,21 @@ def run_part(title, make_pretrained, make_random, pool, test, methods, specs, bu
                 runs.append(r)
                 print(f"  {m:>18} n={n:<3} seed={seed} acc={r['metrics']['accuracy']:.3f} "
                       f"epochs={r['epochs']} ({time.perf_counter() - t:.0f} s)", flush=True)
-    totals = {r["method"]: r["total_params"] for r in runs}
-    summary = summarize(runs, metric="accuracy", baselines=("scratch",), group_keys=("labels_per_class",),
-                        rope=rope, runs_dir=runs_dir)
-    print(f"\n{title}; seeds {seeds}; rope {rope}; total {time.perf_counter() - start:.0f} s\n")
-    print(markdown_table([fmt(r, totals) for r in summary], COLS))
+    summary = print_table(title, runs, runs_dir, rope, f"seeds {seeds}; rope {rope}; total {time.perf_counter() - start:.0f} s")
     lora = [r for r in runs if r["method"] == "lora"]
     if lora:
         print(f"\nLoRA (r=8, alpha=16, every Linear/Conv2d of the encoder): {lora[0]['lora_adapter_params']:,} adapter "
               f"+ {lora[0]['lora_head_params']:,} head parameters train, of {lora[0]['total_params']:,} in the model.")
     return runs, summary
+
+
+def print_table(title: str, runs: list[dict], runs_dir: Path, rope: float, note: str) -> list[dict]:
+    totals = {r["method"]: r.get("total_params") for r in runs}
+    summary = summarize(runs, metric="accuracy", baselines=("scratch",), group_keys=("labels_per_class",),
+                        rope=rope, runs_dir=runs_dir)
+    print(f"\n{title}; {note}\n")
+    print(markdown_table([fmt(r, totals) for r in summary], COLS))
+    return summary
 
 
 def _chosen(arg: str | None, specs: dict) -> list[str] | None:
@@ -225,9 +249,21 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", help="seeds (default 0 1 2)")
     ap.add_argument("--budgets", type=int, nargs="+", help="labels per class (default: image 1 5, text 16)")
     ap.add_argument("--out", help="folder for the per-run test samples (default: a temporary folder)")
+    ap.add_argument("--from-runs", metavar="DIR",
+                    help="print the tables from the runs an earlier --out DIR holds (e.g. a run stopped early); "
+                         "trains nothing")
     ap.add_argument("--methods", help="comma-separated strategies to run (scratch is always added: verdicts need it)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.from_runs:
+        for part in ("image", "text"):
+            runs_dir = Path(args.from_runs) / part / "runs"
+            if args.part in (part, "both") and runs_dir.is_dir():
+                runs = runs_from_dir(runs_dir)
+                seeds = sorted({r["seed"] for r in runs})
+                print_table(f"{part} part, from {runs_dir}", runs, runs_dir, 0.01,
+                            f"{len(runs)} finished runs; seeds {seeds}")
+        return
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     out = Path(args.out or tempfile.mkdtemp(prefix="finetune_pretrained_"))
     trainer = TrainerConfig(max_epochs=10, batch_size=16, patience=3, accelerator="cpu")
