@@ -9,9 +9,17 @@ import numpy as np
 import torch
 
 from transferkit.adaptation import build_method
-from transferkit.data import Domain
+from transferkit.data import Domain, TransferData
+from transferkit.data._kinds import load_data
+from transferkit.experiments._config import AdaptData
 from transferkit.training._fit import quiet_lightning
 from transferkit.training.adaptation import AdaptOptimConfig, fit_adaptation
+
+
+def registry_pair(kind: str, **keys) -> TransferData:
+    """A standard pair from the data registry (what ``transferkit adapt`` reads for
+    ``data: {kind: ..., **keys}``): labelled source, unlabelled target, target test split."""
+    return load_data(AdaptData(kind=kind, **keys), "adapt")
 
 
 @torch.no_grad()

@@ -3,7 +3,8 @@ DAN and the train-on-target upper bound, 3 seeds (mean ± sd of target accuracy,
 ``dan_learned`` (not in the default list) is DAN with the kernel weights of Long et al.'s
 test-power QP (``learn_kernel_weights=True``) instead of equal weights.
 
-Data: the JDA pair (2,000 MNIST and 1,800 USPS images, 16x16, ../shared/data/mnist_usps_jda).
+Data: the JDA pair (2,000 MNIST and 1,800 USPS images, 16x16, ../shared/data/mnist_usps_jda), read
+through the data registry (``data.kind: mnist_usps_jda`` / ``usps_mnist_jda``, as ``transferkit adapt``).
 The unlabelled target set is also the evaluation set (transductive, the JDA protocol); the
 "target only" row trains on the target labels and is evaluated on the same images (an upper
 bound, not a generalisation estimate).
@@ -17,10 +18,9 @@ import argparse
 import time
 
 import torch
-from adapt_common import mean_sd, run_one
+from adapt_common import mean_sd, registry_pair, run_one
 
 from transferkit.backbones import create_backbone
-from transferkit.data import load_mnist_usps_jda
 from transferkit.training.adaptation import AdaptOptimConfig
 
 METHODS = ["source_only", "dann", "cdan", "deep_coral", "dan", "target_only"]
@@ -48,8 +48,9 @@ def main() -> None:
     def make():
         return create_backbone("lenet", num_outputs=10, input_size=16, widths=(6, 16), feature_dim=120)
     rows = {}
-    for direction in ("mnist_to_usps", "usps_to_mnist"):
-        src, tgt = load_mnist_usps_jda(direction=direction)
+    for direction, kind in (("mnist_to_usps", "mnist_usps_jda"), ("usps_to_mnist", "usps_mnist_jda")):
+        pair = registry_pair(kind)  # transductive: the test split is the unlabelled target itself
+        src, tgt = pair.source, pair.target
         for m in methods:
             name, params = VARIANTS.get(m, (m, PARAMS.get(m)))
             accs = [run_one(name, src, tgt, tgt, make, epochs=args.epochs, batch_size=args.batch_size,

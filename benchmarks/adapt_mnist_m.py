@@ -12,7 +12,8 @@ per-channel mean of the source and unlabelled-target training pixels, as the pap
 
 Our source is smaller: only MNIST's 10,000 *test* images exist offline, so the source is
 MNIST test images 0-4,999 (grey, replicated to 3 channels), and MNIST-M is built
-(:func:`transferkit.data.domains.build_mnist_m`, seed 0) from images 5,000-9,999: 3,000 of
+(:func:`transferkit.data.domains.build_mnist_m`, seed 0; read through the data registry as
+``data.kind: mnist_m``, what ``transferkit adapt`` reads) from images 5,000-9,999: 3,000 of
 them are the unlabelled target, the last 2,000 the target test set. The paper's source had
 60,000 images and it trained for many more iterations.
 
@@ -26,12 +27,11 @@ import time
 
 import numpy as np
 import torch
-from adapt_common import mean_sd, run_one
+from adapt_common import mean_sd, registry_pair, run_one
 from torch import nn
 
 from transferkit.backbones import SequentialBackbone, create_backbone
-from transferkit.data import Domain, load_mnist
-from transferkit.data.domains import build_mnist_m
+from transferkit.data import Domain
 from transferkit.training.adaptation import AdaptOptimConfig
 
 
@@ -76,10 +76,8 @@ def main() -> None:
         args.seeds, args.epochs = 1, 2
     torch.set_num_threads(1)
     start = time.perf_counter()
-    mnist = load_mnist(split="test")
-    src = Domain(np.repeat(mnist.X[:5000], 3, axis=1), mnist.y[:5000], "mnist_rgb", 10)
-    mm = build_mnist_m(mnist.subset(np.arange(5000, 10000)), seed=0)
-    tgt, tgt_test = mm.subset(np.arange(3000)), mm.subset(np.arange(3000, 5000))
+    pair = registry_pair("mnist_m")  # the data.kind: mnist_m of transferkit adapt
+    src, tgt, tgt_test = pair.source, pair.target, pair.target_test
     if args.norm == "image":
         src, tgt, tgt_test = standardise(src), standardise(tgt), standardise(tgt_test)
     else:

@@ -1,7 +1,9 @@
 """Partial transfer: 10 source classes, 5 target classes (digits 0-4), JDA MNIST->USPS 16x16,
 LeNet-5. Source-only, DANN, SAN and PADA, 3 seeds (target accuracy %, mean ± sd).
 
-The target keeps only USPS digits 0-4 (:func:`transferkit.data.domains.make_partial_target`);
+The pair comes from the data registry (``data: {kind: mnist_usps_jda, partial_classes: 5}``, as
+``transferkit adapt`` reads it): the target keeps only USPS digits 0-4
+(:func:`transferkit.data.domains.make_partial_target`);
 the classifier still predicts 10 classes, so predicting an outlier class counts as an error.
 SAN/PADA class weights are refreshed from the target predictions at each epoch start.
 
@@ -22,12 +24,10 @@ import time
 
 import numpy as np
 import torch
-from adapt_common import accuracy, features_and_probs, mean_sd, train_one
+from adapt_common import accuracy, features_and_probs, mean_sd, registry_pair, train_one
 
 import transferkit
 from transferkit.backbones import create_backbone
-from transferkit.data import load_mnist_usps_jda
-from transferkit.data.domains import make_partial_target
 from transferkit.training.adaptation import AdaptOptimConfig
 
 OPTIM = AdaptOptimConfig(name="adam", lr=1e-3, weight_decay=0.0, discriminator_lr_mult=1.0)
@@ -49,8 +49,8 @@ def main() -> None:
         args.seeds, args.epochs = 1, 3
     torch.set_num_threads(1)
     start = time.perf_counter()
-    src_full, tgt_full = load_mnist_usps_jda(direction="mnist_to_usps")
-    tgt = make_partial_target(src_full, tgt_full, 5)
+    pair = registry_pair("mnist_usps_jda", partial_classes=5)
+    src_full, tgt = pair.source, pair.target
     perm = np.random.default_rng(0).permutation(len(src_full))
     n_val = len(src_full) // 10
     src, src_val = src_full.subset(perm[n_val:]), src_full.subset(perm[:n_val])
