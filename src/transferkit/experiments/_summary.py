@@ -71,7 +71,10 @@ def summarize(
         1 for g in groups.values() for m in g for b in judged(m) if b in g and m not in baselines
     ) or 1
     rows = []
-    for gkey in sorted(groups, key=lambda k: tuple(str(x) for x in k)):
+    def order(key: tuple) -> tuple:  # numbers as numbers (budgets 1, 5, 10, 50), then text
+        return tuple((0, x, "") if isinstance(x, (int, float)) else (1, 0, str(x)) for x in key)
+
+    for gkey in sorted(groups, key=order):
         by_method = groups[gkey]
         order = [b for b in baselines if b in by_method] + sorted(m for m in by_method if m not in baselines)
         samples: dict[tuple[str, int], np.ndarray | None] = {}
@@ -110,8 +113,9 @@ def summarize(
                 )
                 verdicts[b] = v
                 row[f"gain_vs_{b}"] = v.diff_mean
-                row[f"gain_vs_{b}_low"] = v.low
-                row[f"gain_vs_{b}_high"] = v.high
+                # a difference of two proportions lies in [-1, 1]: the interval is clipped there
+                row[f"gain_vs_{b}_low"] = max(v.low, -1.0) if bounded else v.low
+                row[f"gain_vs_{b}_high"] = min(v.high, 1.0) if bounded else v.high
                 row[f"p_better_vs_{b}"] = v.p_better
                 row[f"verdict_vs_{b}"] = v.verdict
                 if v.seeds_needed:
