@@ -18,10 +18,18 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..exceptions import ConfigError, suggest
 
@@ -37,6 +45,16 @@ log = logging.getLogger("transferkit")
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _positive(v: int) -> int:
+    if v <= 0:
+        raise ValueError(f"must be > 0, got {v}")
+    return v
+
+
+#: an integer key that must be > 0 (budgets, sizes, epochs), with the project's error wording
+PositiveInt = Annotated[int, AfterValidator(_positive)]
 
 
 # ----------------------------------------------------------------------------------- data
@@ -60,7 +78,7 @@ class DataSpec(_Strict):
     target_path: str | None = None
     target_test_path: str | None = None
     # images
-    image_size: int | None = None
+    image_size: PositiveInt | None = None
     # digits (embedded): which classes and what shift the target has
     source_classes: list[int] | None = None
     target_classes: list[int] | None = None
@@ -68,7 +86,7 @@ class DataSpec(_Strict):
     # amazon reviews: mSDA 5000-d features or the 400-d version
     features: Literal["dann_5000", "400"] = "dann_5000"
     # common
-    max_samples: int | None = None  # random cap on each domain's pool (quick runs)
+    max_samples: PositiveInt | None = None  # random cap on each domain's pool (quick runs)
     test_fraction: float = 0.5  # target samples held out for test when no test split exists
     shuffle_source_labels: bool = False  # the negative-transfer check
     seed: int = 0  # the data's own random draws (caps, splits, composites)
@@ -80,19 +98,13 @@ class DataSpec(_Strict):
             raise ValueError(f"must be in (0, 1), got {v}")
         return v
 
-    @field_validator("max_samples", "image_size")
-    @classmethod
-    def _positive_or_none(cls, v: int | None) -> int | None:
-        if v is not None and v <= 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
 
 class CompareData(DataSpec):
     """``compare``: few labelled target samples per class."""
 
     labels_per_class: list[int] = Field(default_factory=lambda: [1, 5, 10])
-    val_per_class: int | None = None  # None: the same as labels_per_class
+    val_per_class: PositiveInt | None = None  # None: the same as labels_per_class
 
     @field_validator("labels_per_class")
     @classmethod
@@ -173,7 +185,7 @@ class PretrainSpec(_Strict):
     # the encoder's learning rate relative to ``lr`` (the new head always trains at ``lr``);
     # None: 1 from scratch, 0.1 for pretrained weights (they are adapted, not re-learnt)
     backbone_lr_scale: float | None = None
-    batch_size: int = 64
+    batch_size: PositiveInt = 64
     checkpoint: str | None = None  # a state dict to start from instead of training
     # start the target head from the source head. None: yes when source and target have the
     # same classes (by name, or by index when the data carry no names)
@@ -184,20 +196,20 @@ class TrainerSpec(_Strict):
     """How to train; each key maps onto a Lightning Trainer setting, a DataLoader or the grid
     executor. ``seeds: auto`` adds seeds until every verdict is decided (``max_seeds`` cap)."""
 
-    max_epochs: int = 60
-    batch_size: int = 32
+    max_epochs: PositiveInt = 60
+    batch_size: PositiveInt = 32
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
     momentum: float = 0.9
     patience: int = 10
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0, 1, 2])
-    max_seeds: int = 10
+    max_seeds: PositiveInt = 10
     accelerator: str = "cpu"
     devices: int | str | list[int] = 1
     strategy: str = "auto"
     precision: str = "32-true"
-    accumulate_grad_batches: int = 1
+    accumulate_grad_batches: PositiveInt = 1
     deterministic: bool = True
     # torch intra-op threads; None = auto: 1 for small models on CPU, torch's default otherwise
     num_threads: int | None = None
@@ -220,12 +232,6 @@ class TrainerSpec(_Strict):
             raise ValueError(f"seeds must be distinct, got {v}")
         return v
 
-    @field_validator("max_epochs", "batch_size", "accumulate_grad_batches", "max_seeds")
-    @classmethod
-    def _pos(cls, v: int) -> int:
-        if v <= 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
     @field_validator("devices")
     @classmethod
@@ -247,8 +253,8 @@ class TrainerSpec(_Strict):
 
 
 class AdaptTrainer(TrainerSpec):
-    max_epochs: int = 10
-    batch_size: int = 64
+    max_epochs: PositiveInt = 10
+    batch_size: PositiveInt = 64
     patience: int = 0
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
     steps_per_epoch: int | None = None
@@ -258,8 +264,8 @@ class AdaptTrainer(TrainerSpec):
 
 
 class MultitaskTrainer(TrainerSpec):
-    max_epochs: int = 3
-    batch_size: int = 128
+    max_epochs: PositiveInt = 3
+    batch_size: PositiveInt = 128
     patience: int = 0
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
     # record TAG look-ahead task affinities every k steps (Fifty et al. 2021); hard sharing only
@@ -368,15 +374,9 @@ class ZeroshotConfig(RunConfig):
 class LayersData(DataSpec):
     """``layers``: one few-shot budget of labelled target samples per class."""
 
-    labels_per_class: int = 10
-    val_per_class: int | None = None  # None: the same as labels_per_class
+    labels_per_class: PositiveInt = 10
+    val_per_class: PositiveInt | None = None  # None: the same as labels_per_class
 
-    @field_validator("labels_per_class", "val_per_class")
-    @classmethod
-    def _positive_budget(cls, v: int | None) -> int | None:
-        if v is not None and v <= 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
 
 LAYER_VARIANTS = ("AnB", "AnB+", "BnB", "BnB+")
@@ -423,15 +423,9 @@ class LayersConfig(RunConfig):
 class RankData(DataSpec):
     """``rank``: the target whose labelled pool the scores read (test split held out)."""
 
-    labels_per_class: int | None = None  # score on this many pool samples per class; None: all
-    val_per_class: int | None = None  # --validate: validation samples per class (None: as many as train)
+    labels_per_class: PositiveInt | None = None  # score on this many pool samples per class; None: all
+    val_per_class: PositiveInt | None = None  # --validate: validation samples per class (None: as many as train)
 
-    @field_validator("labels_per_class", "val_per_class")
-    @classmethod
-    def _positive_budget(cls, v: int | None) -> int | None:
-        if v is not None and v <= 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
 
 class CandidateSpec(BackboneSpec):
@@ -450,15 +444,9 @@ class ValidateSpec(_Strict):
 
     strategy: str = "full"
     params: dict[str, Any] = Field(default_factory=dict)
-    labels_per_class: int = 10
+    labels_per_class: PositiveInt = 10
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2])
 
-    @field_validator("labels_per_class")
-    @classmethod
-    def _pos_budget(cls, v: int) -> int:
-        if v <= 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
     @field_validator("seeds")
     @classmethod
@@ -482,7 +470,7 @@ class RankConfig(_Strict):
     candidates: list[CandidateSpec] = Field(default_factory=_default_candidates)
     scores: list[str] | None = None  # None: every registered score the candidates allow
     score_params: dict[str, dict[str, Any]] = Field(default_factory=dict)  # e.g. {gbc: {pca_dim: 64}}
-    batch_size: int = 256  # feature extraction
+    batch_size: PositiveInt = 256  # feature extraction
     # the key is ``validate`` (true: the defaults; --validate sets it); the attribute has another
     # name because ``validate`` is a pydantic BaseModel method
     validate_: ValidateSpec | bool | None = Field(default=None, alias="validate")
@@ -514,12 +502,6 @@ class RankConfig(_Strict):
                 raise ValueError(f"candidate '{c.display}': checkpoint '{c.checkpoint}' does not exist")
         return v
 
-    @field_validator("batch_size")
-    @classmethod
-    def _batch(cls, v: int) -> int:
-        if v <= 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
     @property
     def validation(self) -> ValidateSpec | None:
