@@ -157,3 +157,20 @@ def test_seeds_auto_adds_seeds_at_the_planned_looks_until_decided(tmp_path):
         assert set(verdicts) <= decided
     assert {r["seed"] for r in res["runs"] if r["method"] == "linear_probe"} == set(seeds)
     assert "trainer.seeds: auto" in res["report"]
+
+
+def test_seeds_auto_stops_at_its_time_budget(tmp_path):
+    """With a time budget already spent after the first look, no seed is added and the report
+    says why, whatever the verdicts."""
+    cfg = {"data": {"kind": "digits", "labels_per_class": [2]},
+           "backbone": {"name": "lenet", "params": {"widths": [4, 8], "feature_dim": 16}},
+           "methods": [{"name": "linear_probe"}], "pretrain": {"epochs": 1},
+           "trainer": {"max_epochs": 1, "patience": 0, "seeds": "auto", "max_seeds": 6, "workers": 1,
+                       "time_budget_s": 0.001}}
+    res = run_compare(parse_config(cfg), tmp_path, progress=False)
+    assert res["source"]["seeds"] == [0, 1, 2]  # the first look always runs
+    assert res["source"].get("stopped_by_time_budget") in (True, None)
+    undecided = any(r[k] not in {"positive transfer", "negative transfer", "practically equivalent"}
+                    for r in res["summary"] if r["verdict"] != "baseline" for k in r if k.startswith("verdict_vs_"))
+    if undecided:
+        assert res["source"]["stopped_by_time_budget"] is True and "time_budget_s" in res["report"]

@@ -26,7 +26,7 @@ SEQUENCE_BACKBONES = frozenset({"fcn", "resnet1d", "inception_time", "rnn", "ts_
 BUILTIN_BACKBONES = frozenset({"mlp", "lenet", "small_resnet"}) | SEQUENCE_BACKBONES
 SMALL_MODEL_PARAMS = 5_000_000
 #: trainer keys that say how a grid runs, not what a run computes
-_EXECUTION_KEYS = {"seeds", "max_seeds", "workers", "executor", "ray_address", "logger", "num_threads", "rope"}
+_EXECUTION_KEYS = {"seeds", "max_seeds", "time_budget_s", "workers", "executor", "ray_address", "logger", "num_threads", "rope"}
 
 
 def resolve_pretrained(spec: Any) -> bool:

@@ -205,6 +205,8 @@ class TrainerSpec(_Strict):
     patience: int = 10
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0, 1, 2])
     max_seeds: PositiveInt = 10
+    # seeds: auto stops adding seeds once this much wall time has passed (None: no budget)
+    time_budget_s: float | None = None
     accelerator: str = "cpu"
     devices: int | str | list[int] = 1
     strategy: str = "auto"

@@ -428,7 +428,13 @@ def run_compare(
             run_seeds(cfg.trainer.seed_list())
         else:  # trainer.seeds: auto -- add seeds at the planned looks until every verdict is decided
             verdicts: list = []
+            budget = cfg.trainer.time_budget_s
             while k := plan.next_batch(len(seeds), verdicts):
+                if seeds and budget is not None and time.perf_counter() - start > budget:
+                    info["stopped_by_time_budget"] = True
+                    log.warning("seeds: auto -- time budget of %gs spent after %d seeds; %d verdicts still open",
+                                budget, len(seeds), sum(v.verdict not in DECIDED for v in verdicts))
+                    break
                 run_seeds(list(range(len(seeds), len(seeds) + k)))
                 summary = _summarize(runs, cfg, out, level)
                 verdicts = [SimpleNamespace(verdict=r[c]) for r in summary if r["verdict"] != "baseline"
@@ -472,7 +478,9 @@ def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figu
         f"Data: `{cfg.data.kind}`; backbone: `{cfg.backbone.name}`"
         + (" (pretrained weights)" if info.get("pretrained_backbone") else "") + f"; seeds: {info.get('seeds')}"
         + (f" (trainer.seeds: auto, looks at {info['sequential_plan']['looks']} seeds, each at interval level "
-           f"{info['sequential_plan']['level_per_look']:.4f})" if info.get("sequential_plan") else "") + ".",
+           f"{info['sequential_plan']['level_per_look']:.4f}"
+           + ("; stopped by trainer.time_budget_s" if info.get("stopped_by_time_budget") else "") + ")"
+           if info.get("sequential_plan") else "") + ".",
         f"Source: {info.get('source') or 'none (pretrained backbone only)'}"
         + (f", source train accuracy {info['source_train_accuracy']:.3f}" if info.get("source_train_accuracy") is not None else "")
         + ".",
