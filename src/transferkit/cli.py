@@ -36,6 +36,7 @@ RUNNERS = {
     "rank": ("rank", "run_rank"),
     "taxonomy": ("taxonomy", "run_taxonomy"),
     "layers": ("layers", "run_layers"),
+    "cluster": ("cluster", "run_cluster"),
 }
 
 
@@ -164,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rank": "score candidate models on a target with transferability scores and rank them",
         "taxonomy": "Taskonomy: which tasks to supervise and which transfer feeds each target, per budget",
         "layers": "transfer the first n layer groups, frozen (AnB) or fine-tuned (AnB+), vs BnB controls and scratch",
+        "cluster": "self-taught clustering: cluster a target helped by unlabelled auxiliary data vs the target alone",
     }
     for name, text in helps.items():
         p = sub.add_parser(name, help=text)

@@ -9,6 +9,7 @@ or ``(train, test)`` :class:`MultiTaskDataset` (multitask). What every transfer 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -232,6 +233,8 @@ def load_arrays(spec: Any, setting: str) -> Any:
     is_npz = path.lower().endswith(".npz")
     if setting == "zeroshot":
         return _zeroshot_npz(path)
+    if setting == "clustering":
+        return _cluster_npz(path)
     if setting == "multitask":
         full = (load_npz_multitask(path, spec.task_names, spec.task_kinds) if is_npz else
                 load_table_multitask(path, spec.task_columns, spec.task_kinds))
@@ -336,3 +339,60 @@ def _zeroshot_npz(path: str):
     splits = {k: np.asarray(arr[k], np.int64).reshape(-1) for k in GBU_SPLITS if k in arr}
     return ZeroShotData(np.asarray(arr["X"], np.float64), np.asarray(arr["y"], np.int64).reshape(-1), S, names,
                         splits, p.stem)
+
+
+# --------------------------------------------------------------------------- clustering
+
+
+@dataclass(frozen=True)
+class ClusterData:
+    """A target to cluster (``y``: its labels, for evaluation only) and auxiliary data ``aux``
+    with the same feature columns; dense arrays or scipy sparse counts."""
+
+    X: Any
+    y: np.ndarray
+    aux: Any
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.X.shape[0] == 0 or self.aux.shape[0] == 0:
+            raise DataError(f"{self.name}: the target ({self.X.shape}) and the auxiliary data ({self.aux.shape}) "
+                            "must both have rows")
+        if self.X.shape[1] != self.aux.shape[1]:
+            raise DataError(f"{self.name}: the target has {self.X.shape[1]} features but the auxiliary data "
+                            f"{self.aux.shape[1]}; they must share their feature columns")
+        if len(self.y) != self.X.shape[0]:
+            raise DataError(f"{self.name}: {self.X.shape[0]} target rows but {len(self.y)} labels")
+
+
+def _cluster_npz(path: str) -> ClusterData:
+    from .tables import _npz
+
+    p, arr = _npz(path)
+    missing = [k for k in ("X", "y", "X_aux") if k not in arr]
+    if missing:
+        raise DataError(f"'{p}' lacks arrays {missing} (cluster .npz: X, y, X_aux); it has {sorted(arr)}")
+    return ClusterData(np.asarray(arr["X"], np.float64), np.asarray(arr["y"]).reshape(-1),
+                       np.asarray(arr["X_aux"], np.float64), p.stem)
+
+
+def load_newsgroups(spec: Any, setting: str) -> ClusterData:
+    """Two MALSAR 20 Newsgroups task files: the target and the auxiliary data (sparse counts)."""
+    import scipy.sparse as sp
+    from scipy.io import loadmat
+
+    from .._utils import resolve_root
+
+    base = resolve_root(spec.root, "newsgroup_malsar", "20 Newsgroups (MALSAR)")
+    target = spec.target_domain or "comp.vs.sci/task1"
+    aux = spec.source_domain or "comp.vs.sci/task2"
+    mats = []
+    for name in (target, aux):
+        f = base / f"{name}.mat"
+        if not f.exists():
+            found = sorted(str(q.relative_to(base).with_suffix("")) for q in base.rglob("*.mat"))
+            raise DataError(f"20 Newsgroups file '{name}.mat' not found under '{base}'; files: {', '.join(found)}")
+        mats.append(loadmat(f))
+    X = sp.csr_matrix(mats[0]["fea"], dtype=np.float64)
+    y = np.asarray(mats[0]["gnd"]).reshape(-1).astype(np.int64) - 1
+    return ClusterData(X, y, sp.csr_matrix(mats[1]["fea"], dtype=np.float64), f"{target} (aux {aux})")

@@ -23,7 +23,7 @@ from ._config import (
 __all__ = [
     "AdaptConfig", "CompareConfig", "MultitaskConfig", "RunConfig", "load_config", "parse_config",
     "run_compare", "run_adapt", "run_multitask", "run_zeroshot", "markdown_table", "write_results",
-    "run_rank", "run_taxonomy", "run_layers", "RankConfig", "TaxonomyConfig",
+    "run_rank", "run_taxonomy", "run_layers", "run_cluster", "RankConfig", "TaxonomyConfig",
 ]
 
 _LAZY = {
@@ -33,6 +33,7 @@ _LAZY = {
     "run_zeroshot": ("zeroshot", "run_zeroshot"),
     "run_rank": ("rank", "run_rank"),
     "run_layers": ("layers", "run_layers"),
+    "run_cluster": ("cluster", "run_cluster"),
     "run_taxonomy": ("taxonomy", "run_taxonomy"),
     "markdown_table": ("_results", "markdown_table"),
     "write_results": ("_results", "write_results"),

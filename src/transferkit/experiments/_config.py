@@ -419,6 +419,21 @@ class LayersConfig(RunConfig):
     trainer: TrainerSpec = Field(default_factory=TrainerSpec)
 
 
+class ClusterData(DataSpec):
+    """``cluster``: an unlabelled target to cluster (labels for evaluation only) and unlabelled
+    auxiliary data with the same features."""
+
+    kind: str = "newsgroups"
+
+
+class ClusterConfig(RunConfig):
+    """``transferkit cluster``: self-taught clustering against clustering the target alone."""
+
+    command: ClassVar[str] = "cluster"
+    data: ClusterData = Field(default_factory=ClusterData)
+    trainer: ZeroshotTrainer = Field(default_factory=ZeroshotTrainer)
+
+
 # ------------------------------------------------------------------- rank and taxonomy
 
 
@@ -567,7 +582,7 @@ class TaxonomyConfig(_Strict):
 
 COMMAND_CONFIGS: dict[str, type[Any]] = {
     "compare": CompareConfig, "adapt": AdaptConfig, "multitask": MultitaskConfig, "zeroshot": ZeroshotConfig,
-    "rank": RankConfig, "taxonomy": TaxonomyConfig, "layers": LayersConfig,
+    "rank": RankConfig, "taxonomy": TaxonomyConfig, "layers": LayersConfig, "cluster": ClusterConfig,
 }
 
 #: old spelling -> new key path; accepted with a deprecation message
