@@ -28,7 +28,7 @@ from typing import Any
 from ..exceptions import ConfigError
 from ._results import write_json
 
-__all__ = ["RunTask", "run_digest", "plan_runs", "LocalExecutor", "RayExecutor", "make_executor", "PeakMemory"]
+__all__ = ["RunTask", "run_digest", "plan_runs", "method_seed_tasks", "run_grid", "LocalExecutor", "RayExecutor", "make_executor", "PeakMemory"]
 
 log = logging.getLogger("transferkit")
 
@@ -94,6 +94,32 @@ def plan_runs(tasks: Iterable[RunTask], runs_dir: Path, resume: bool) -> tuple[l
         else:
             todo.append(t)
     return done, todo
+
+
+def method_seed_tasks(methods: Iterable[Any], seeds: Iterable[int], base_key: dict[str, Any],
+                      seeds_outer: bool = False) -> list[RunTask]:
+    """One run per (method, seed), keyed by ``base_key`` + the method spec + the seed; methods
+    outer by default, seeds outer with ``seeds_outer``. The payload carries the method spec
+    (JSON) and the seed."""
+    pairs = ([(m, s) for s in seeds for m in methods] if seeds_outer else [(m, s) for m in methods for s in seeds])
+    tasks = []
+    for m, s in pairs:
+        spec = m.model_dump(mode="json")
+        key = {**base_key, "method": spec, "seed": s}
+        run_id = f"{m.display}__seed{s}"
+        tasks.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": spec, "seed": s}))
+    return tasks
+
+
+def run_grid(tasks: list[RunTask], fn: RunFn, context: Any, executor: Any, runs_dir: Path,
+             resume: bool) -> list[dict[str, Any]]:
+    """Reuse the finished runs (``--resume``), execute the rest, return every result in the
+    order of ``tasks``."""
+    runs, todo = plan_runs(tasks, runs_dir, resume)
+    executor.run(fn, context, [t.payload for t in todo], runs.append)
+    order = {t.run_id: i for i, t in enumerate(tasks)}
+    runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
+    return runs
 
 
 def finish_run(runs_dir: Path, task: RunTask, result: dict[str, Any], write: bool = True) -> dict[str, Any]:

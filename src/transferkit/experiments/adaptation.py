@@ -23,7 +23,14 @@ from ..data._kinds import load_data
 from ..exceptions import ConfigError, DataError
 from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
 from ._config import AdaptConfig, MethodSpec
-from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
+from ._executor import (
+    PeakMemory,
+    RunTask,
+    finish_run,
+    make_executor,
+    method_seed_tasks,
+    run_grid,
+)
 from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
 from ._shallow import (
     base_name,
@@ -231,18 +238,9 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     start = time.perf_counter()
     base_key = {"data": cfg.data.model_dump(mode="json"), "backbone": cfg.backbone.model_dump(mode="json"),
                 "trainer": trainer_key(cfg.trainer), "scorers": list(cfg.scorers)}
-    tasks = []
-    for m in methods:
-        for s in seeds:
-            key = {**base_key, "method": m.model_dump(mode="json"), "seed": s}
-            run_id = f"{m.display}__seed{s}"
-            tasks.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": m.model_dump(mode="json"), "seed": s}))
-    runs, todo = plan_runs(tasks, out / "runs", resume)
     ctx = _Context(cfg, source, source_val, data.target, data.target_test, num_classes, str(out), seeds[0])
     with threads(cfg.trainer, model_params):
-        executor.run(_run_one, ctx, [t.payload for t in todo], runs.append)
-    order = {t.run_id: i for i, t in enumerate(tasks)}
-    runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
+        runs = run_grid(method_seed_tasks(methods, seeds, base_key), _run_one, ctx, executor, out / "runs", resume)
     baselines = [*BASELINES, *shallow_baseline_names(methods, with_target=False)]
     summary = summarize(runs, metric="target_accuracy", baselines=baselines, rope=cfg.trainer.rope,
                         runs_dir=out / "runs", pairs=_pairs(methods))

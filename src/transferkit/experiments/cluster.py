@@ -21,7 +21,14 @@ import numpy as np
 from ..data._kinds import load_data
 from ..exceptions import ConfigError
 from ._config import ClusterConfig, MethodSpec
-from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
+from ._executor import (
+    PeakMemory,
+    RunTask,
+    finish_run,
+    make_executor,
+    method_seed_tasks,
+    run_grid,
+)
 from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
 from ._summary import save_samples, summarize, write_report
 
@@ -100,16 +107,8 @@ def run_cluster(cfg: ClusterConfig, output_dir: str | Path | None = None, resume
     prepare_output_dir(out, resume, overwrite)
     start = time.perf_counter()
     base_key = {"data": cfg.data.model_dump(mode="json")}
-    tasks = []
-    for m in methods:
-        for s in seeds:
-            key = {**base_key, "method": m.model_dump(mode="json"), "seed": s}
-            run_id = f"{m.display}__seed{s}"
-            tasks.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": m.model_dump(mode="json"), "seed": s}))
-    runs, todo = plan_runs(tasks, out / "runs", resume)
-    executor.run(_run_one, _Context(cfg, data, str(out)), [t.payload for t in todo], runs.append)
-    order = {t.run_id: i for i, t in enumerate(tasks)}
-    runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
+    runs = run_grid(method_seed_tasks(methods, seeds, base_key), _run_one, _Context(cfg, data, str(out)), executor,
+                    out / "runs", resume)
     summary = summarize(runs, metric="accuracy", baselines=BASELINES, rope=cfg.trainer.rope, runs_dir=out / "runs")
     for row in summary:
         for key in ("nmi", "entropy"):

@@ -29,7 +29,14 @@ from ..data._kinds import load_data
 from ..exceptions import ConfigError, TransferkitError, UnknownNameError, suggest
 from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
 from ._config import MethodSpec, MultitaskConfig
-from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
+from ._executor import (
+    PeakMemory,
+    RunTask,
+    finish_run,
+    make_executor,
+    method_seed_tasks,
+    run_grid,
+)
 from ._results import (
     check_output_dir,
     is_main_process,
@@ -278,17 +285,9 @@ def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, re
     start = time.perf_counter()
     base_key = {"data": cfg.data.model_dump(mode="json"), "backbone": cfg.backbone.model_dump(mode="json"),
                 "architecture": cfg.architecture.model_dump(mode="json"), "trainer": trainer_key(cfg.trainer)}
-    plan = []
-    for s in seeds:
-        for m in methods:
-            key = {**base_key, "method": m.model_dump(mode="json"), "seed": s}
-            run_id = f"{m.display}__seed{s}"
-            plan.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": m.model_dump(mode="json"), "seed": s}))
-    runs, todo = plan_runs(plan, out / "runs", resume)
+    grid = method_seed_tasks(methods, seeds, base_key, seeds_outer=True)
     with threads(cfg.trainer, model_params):
-        executor.run(_run_one, ctx, [t.payload for t in todo], runs.append)
-    order = {t.run_id: i for i, t in enumerate(plan)}
-    runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
+        runs = run_grid(grid, _run_one, ctx, executor, out / "runs", resume)
     base = {r["seed"]: r["metrics"] for r in runs if r["method"] == "single_task"}
     for r in runs:  # Δm against the single-task run of the same seed
         if r["seed"] in base:

@@ -22,7 +22,14 @@ import numpy as np
 from ..data._kinds import load_data
 from ..exceptions import ConfigError
 from ._config import MethodSpec, ZeroshotConfig
-from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
+from ._executor import (
+    PeakMemory,
+    RunTask,
+    finish_run,
+    make_executor,
+    method_seed_tasks,
+    run_grid,
+)
 from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
 from ._summary import summarize, write_report
 
@@ -104,16 +111,8 @@ def run_zeroshot(cfg: ZeroshotConfig, output_dir: str | Path | None = None, resu
     prepare_output_dir(out, resume, overwrite)
     start = time.perf_counter()
     base_key = {"data": cfg.data.model_dump(mode="json"), "calibrate": cfg.trainer.calibrate}
-    tasks = []
-    for m in methods:
-        for s in seeds:
-            key = {**base_key, "method": m.model_dump(mode="json"), "seed": s}
-            run_id = f"{m.display}__seed{s}"
-            tasks.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": m.model_dump(mode="json"), "seed": s}))
-    runs, todo = plan_runs(tasks, out / "runs", resume)
-    executor.run(_run_one, _Context(cfg, data, str(out)), [t.payload for t in todo], runs.append)
-    order = {t.run_id: i for i, t in enumerate(tasks)}
-    runs.sort(key=lambda r: order.get(r["run_id"], len(order)))
+    runs = run_grid(method_seed_tasks(methods, seeds, base_key), _run_one, _Context(cfg, data, str(out)), executor,
+                    out / "runs", resume)
     metric = "h_cal" if all("h_cal" in r["metrics"] for r in runs) else "h"
     summary = summarize(runs, metric=metric, baselines=BASELINES, rope=cfg.trainer.rope)
     for row in summary:
