@@ -57,6 +57,16 @@ def _positive(v: int) -> int:
 PositiveInt = Annotated[int, AfterValidator(_positive)]
 
 
+def _fraction(v: float) -> float:
+    if not 0.0 < v < 1.0:
+        raise ValueError(f"must be in (0, 1), got {v}")
+    return v
+
+
+#: a share of the samples, strictly between 0 and 1
+Fraction = Annotated[float, AfterValidator(_fraction)]
+
+
 # ----------------------------------------------------------------------------------- data
 
 
@@ -87,17 +97,9 @@ class DataSpec(_Strict):
     features: Literal["dann_5000", "400"] = "dann_5000"
     # common
     max_samples: PositiveInt | None = None  # random cap on each domain's pool (quick runs)
-    test_fraction: float = 0.5  # target samples held out for test when no test split exists
+    test_fraction: Fraction = 0.5  # target samples held out for test when no test split exists
     shuffle_source_labels: bool = False  # the negative-transfer check
     seed: int = 0  # the data's own random draws (caps, splits, composites)
-
-    @field_validator("test_fraction")
-    @classmethod
-    def _fraction(cls, v: float) -> float:
-        if not 0.0 < v < 1.0:
-            raise ValueError(f"must be in (0, 1), got {v}")
-        return v
-
 
 
 class CompareData(DataSpec):
@@ -120,14 +122,7 @@ class AdaptData(DataSpec):
     partial_classes: int | None = None  # partial transfer: keep target classes 0..k-1
     # source samples held out from training, on which IWCV/DEV score models (Sugiyama et al.
     # 2007; You et al. 2019 define both on a held-out source split)
-    source_val_fraction: float = 0.2
-
-    @field_validator("source_val_fraction")
-    @classmethod
-    def _fraction_val(cls, v: float) -> float:
-        if not 0.0 < v < 1.0:
-            raise ValueError(f"must be in (0, 1), got {v}")
-        return v
+    source_val_fraction: Fraction = 0.2
 
 
 class MultitaskData(DataSpec):
@@ -140,7 +135,7 @@ class MultitaskData(DataSpec):
     task_kinds: list[Literal["classification", "regression", "binary"]] | Literal["classification", "regression", "binary"] = "regression"
     task_columns: list[str] | None = None  # CSV/Parquet: the label columns, one per task
     auxiliary: list[str] = Field(default_factory=list)
-    test_fraction: float = 0.25
+    test_fraction: Fraction = 0.25
 
 
 class ZeroshotData(DataSpec):
@@ -442,7 +437,6 @@ class RankData(DataSpec):
 
     labels_per_class: PositiveInt | None = None  # score on this many pool samples per class; None: all
     val_per_class: PositiveInt | None = None  # --validate: validation samples per class (None: as many as train)
-
 
 
 class CandidateSpec(BackboneSpec):
