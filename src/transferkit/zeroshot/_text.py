@@ -39,7 +39,8 @@ def encode_texts(
     text backbone). ``cache``: an ``.npy`` path; when it exists and holds one row per text it
     is returned as is, otherwise the embeddings are computed and saved there. The cache
     stores no texts, so a cache made for other texts of the same count is not detected: name
-    it after what it encodes.
+    it after what it encodes. Texts are batched longest first (less padding per batch; the
+    rows come back in the order of ``texts``).
     """
     texts = [str(t) for t in texts]
     if not texts:
@@ -58,17 +59,21 @@ def encode_texts(
         encoder = create_backbone("all-MiniLM-L6-v2", pretrained=True, num_outputs=0)
     was_training = encoder.training
     encoder.eval()
+    # Longest texts first, so that each batch pads to a similar length (a batch costs as much
+    # as its longest text); rows are put back in the caller's order below.
+    order = np.argsort([-len(t) for t in texts], kind="stable")
     out = []
     with torch.no_grad():
         for k in range(0, len(texts), int(batch_size)):
-            batch = texts[k : k + int(batch_size)]
+            batch = [texts[i] for i in order[k : k + int(batch_size)]]
             if max_length is not None and hasattr(encoder, "encode"):
                 feats = encoder.features(encoder.encode(batch, max_length=int(max_length)))
             else:
                 feats = encoder.features(batch)
             out.append(feats.detach().float().cpu().numpy())
     encoder.train(was_training)
-    emb = np.concatenate(out).astype(np.float32)
+    emb = np.empty((len(texts), out[0].shape[1]), dtype=np.float32)
+    emb[order] = np.concatenate(out)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, emb)
