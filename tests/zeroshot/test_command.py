@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from transferkit.cli import main
 
@@ -26,8 +27,17 @@ def test_zeroshot_command_runs_the_gbu_protocol_with_verdicts(tmp_path, capsys):
         assert 0 <= rows[m]["u"] <= 1 and 0 <= rows[m]["h"] <= 1 and "verdict_vs_attribute_prior" in rows[m]
         assert rows[m]["zsl"] > rows["attribute_prior"]["zsl"]  # the attributes carry the unseen classes
     assert (out / "figures" / "seen_unseen_curve.png").exists()
+    for run in res["runs"]:  # each class's accuracy is kept; their means over unseen / seen classes are u and s
+        per_class, m = run["per_class"], run["metrics"]
+        unseen = [str(c) for c in p["unseen"]]
+        assert set(per_class["zsl"]) == set(unseen)
+        assert np.mean([per_class["gzsl"][c] for c in unseen]) == pytest.approx(m["u"])
+        assert np.mean([a for c, a in per_class["gzsl"].items() if c not in unseen]) == pytest.approx(m["s"])
+        assert np.mean([per_class["gzsl_cal"][c] for c in unseen]) == pytest.approx(m["u_cal"])
+        assert np.mean(list(per_class["zsl"].values())) == pytest.approx(m["zsl"])
     report = (out / "report.md").read_text()
     assert "per-class" in report and "calibrated stacking" in report
+    assert (out / "figures" / "per_class_accuracy.png").exists() and "figures/per_class_accuracy.png" in report
     assert "zeroshot summary" in capsys.readouterr().out
 
 

@@ -5,6 +5,7 @@ from transferkit.exceptions import DataError
 from transferkit.zeroshot import (
     calibrated_stacking,
     center_scores,
+    class_accuracies,
     gzsl_evaluate,
     harmonic_mean,
     per_class_accuracy,
@@ -19,6 +20,10 @@ def test_per_class_accuracy_averages_classes_not_samples():
     pred = np.array([0, 0, 0, 1, 1])
     assert per_class_accuracy(y, pred) == pytest.approx(0.875)
     assert np.mean(y == pred) == pytest.approx(0.8)
+    assert class_accuracies(y, pred) == {0: 0.75, 1: 1.0}
+    assert class_accuracies(y, pred, classes=[1]) == {1: 1.0}
+    with pytest.raises(DataError, match=r"classes \[2\] have no samples"):
+        class_accuracies(y, pred, classes=[0, 2])
 
 
 def test_harmonic_mean_and_its_zero_cases():

@@ -63,6 +63,7 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
     metrics = {k: float(res[k]) for k in _METRICS if res.get(k) is not None}
     result = {"method": spec.display, "strategy": spec.name, "seed": seed, "params": spec.params,
               "metrics": metrics, "gamma": res.get("gamma"), "curve": res.get("curve"),
+              "per_class": res.get("per_class"),
               "train_seconds": time.perf_counter() - t0, "peak_memory_mb": mem.peak_mb, "trainable_params": None}
     return finish_run(runs_dir, task, result, write=is_main_process())
 
@@ -85,6 +86,47 @@ def _curve_figure(out: Path, runs: list[dict], seed: int) -> str | None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     path = out / "figures" / "seen_unseen_curve.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return str(path.relative_to(out))
+
+
+def _per_class_figure(out: Path, runs: list[dict], class_names: list[str], seen: np.ndarray) -> str | None:
+    """Each test class's GZSL accuracy (calibrated when γ was chosen), mean over seeds, per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = "gzsl_cal" if all((r.get("per_class") or {}).get("gzsl_cal") for r in runs) else "gzsl"
+    by_method: dict[str, dict[str, list[float]]] = {}
+    for r in runs:
+        for c, acc in ((r.get("per_class") or {}).get(key) or {}).items():
+            by_method.setdefault(r["method"], {}).setdefault(c, []).append(acc)
+    if not by_method:
+        return None
+    classes = sorted({int(c) for accs in by_method.values() for c in accs},
+                     key=lambda c: (c not in set(seen.tolist()), c))
+    pos = {c: i for i, c in enumerate(classes)}
+    n_seen = sum(c in set(seen.tolist()) for c in classes)
+    fig, ax = plt.subplots(figsize=(min(16, 3 + 0.35 * len(classes)), 4.2))
+    ax.axvspan(n_seen - 0.5, len(classes) - 0.5, color="0.92", label="unseen classes")
+    markers = "osD^v<>ph*"
+    for k, (name, accs) in enumerate(by_method.items()):
+        xs = [pos[int(c)] for c in accs]
+        ax.plot(xs, [float(np.mean(a)) for a in accs.values()], markers[k % len(markers)], label=name, alpha=0.8)
+    if len(classes) <= 60:
+        names = [class_names[c] if c < len(class_names) else str(c) for c in classes]
+        ax.set_xticks(range(len(classes)), names, rotation=90, fontsize=7)
+    ax.set_xlabel("test class (seen, then unseen)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title("Per-class GZSL accuracy" + (" with calibrated stacking" if key == "gzsl_cal" else "")
+                 + ", mean over seeds")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    path = out / "figures" / "per_class_accuracy.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -123,8 +165,9 @@ def run_zeroshot(cfg: ZeroshotConfig, output_dir: str | Path | None = None, resu
                 row[k] = float(np.mean(vals))
     figures = []
     if is_main_process():
-        fig = _curve_figure(out, runs, seeds[0])
-        figures = [fig] if fig else []
+        figures = [f for f in (_curve_figure(out, runs, seeds[0]),
+                               _per_class_figure(out, runs, list(data.class_names), np.asarray(data.seen_classes)))
+                   if f]
     cols = ["method", "zsl", "u", "s", "h", "u_cal", "s_cal", "h_cal", "ausuc", f"gain_vs_{BASELINES[0]}",
             f"verdict_vs_{BASELINES[0]}"]
     results = write_results(out, cfg.model_dump(mode="json"), runs, summary, "zeroshot",

@@ -27,6 +27,7 @@ __all__ = [
     "SeenUnseenCurve",
     "calibrated_stacking",
     "center_scores",
+    "class_accuracies",
     "gzsl_evaluate",
     "harmonic_mean",
     "per_class_accuracy",
@@ -42,10 +43,10 @@ def _ids(a: Any, what: str) -> np.ndarray:
     return ids.astype(np.int64)
 
 
-def per_class_accuracy(y_true: Any, y_pred: Any, classes: Any = None) -> float:
-    """Top-1 accuracy averaged over classes: ``(1/|C|) Σ_c (#correct in c) / (#samples in c)``
-    (Xian et al., TPAMI 2018). ``classes``: the classes to average over (default: those
-    in ``y_true``); a listed class without samples is an error."""
+def class_accuracies(y_true: Any, y_pred: Any, classes: Any = None) -> dict[int, float]:
+    """Top-1 accuracy of each class, ``{c: (#correct in c) / (#samples in c)}``. ``classes``:
+    the classes to report (default: those in ``y_true``); a listed class without samples is an
+    error."""
     yt, yp = _ids(y_true, "y_true"), _ids(y_pred, "y_pred")
     if yt.shape != yp.shape:
         raise DataError(f"y_true has {yt.shape[0]} labels but y_pred has {yp.shape[0]}")
@@ -55,7 +56,13 @@ def per_class_accuracy(y_true: Any, y_pred: Any, classes: Any = None) -> float:
     counts = np.array([(yt == c).sum() for c in cls])
     if (counts == 0).any():
         raise DataError(f"classes {cls[counts == 0].tolist()} have no samples in y_true")
-    return float(np.mean([np.mean(yp[yt == c] == c) for c in cls]))
+    return {int(c): float(np.mean(yp[yt == c] == c)) for c in cls}
+
+
+def per_class_accuracy(y_true: Any, y_pred: Any, classes: Any = None) -> float:
+    """Top-1 accuracy averaged over classes: ``(1/|C|) Σ_c (#correct in c) / (#samples in c)``
+    (Xian et al., TPAMI 2018); the mean of :func:`class_accuracies`."""
+    return float(np.mean(list(class_accuracies(y_true, y_pred, classes).values())))
 
 
 def harmonic_mean(u: float, s: float) -> float:

@@ -17,7 +17,14 @@ import numpy as np
 
 from ..exceptions import ConfigError, DataError
 from ._base import ZeroShotClassifier, as_numpy
-from ._metrics import gzsl_evaluate, per_class_accuracy, seen_unseen_curve, select_calibration_gamma
+from ._metrics import (
+    calibrated_stacking,
+    class_accuracies,
+    gzsl_evaluate,
+    per_class_accuracy,
+    seen_unseen_curve,
+    select_calibration_gamma,
+)
 
 __all__ = ["run_zeroshot_protocol"]
 
@@ -47,7 +54,9 @@ def run_zeroshot_protocol(
     Keys: ``zsl`` (class-averaged accuracy on test_unseen, unseen candidates only), ``u``,
     ``s``, ``h`` (GZSL, no calibration), ``gamma`` and ``u_cal``, ``s_cal``, ``h_cal`` (with
     calibrated stacking; absent when ``calibrate=False``), ``ausuc`` and ``curve`` (the
-    seen-unseen curve as lists, for a plot).
+    seen-unseen curve as lists, for a plot), ``per_class``: each test class's accuracy
+    (``{"zsl": {class: acc}, "gzsl": {...}, "gzsl_cal": {...}}``, class ids as strings), whose
+    means over the unseen and seen classes are ``u`` and ``s``.
     """
     if not 0.0 < float(val_seen_fraction) < 1.0:
         raise ConfigError(f"val_seen_fraction must be in (0, 1), got {val_seen_fraction}")
@@ -79,13 +88,21 @@ def run_zeroshot_protocol(
     model = make_model().fit(X[sp["trainval"]], y[sp["trainval"]], S, seen_classes=seen)
     pred = as_numpy(model.predict(X[sp["test_unseen"]], candidate_classes=unseen))
     out["zsl"] = per_class_accuracy(y[sp["test_unseen"]], pred)
+    per_class = {"zsl": class_accuracies(y[sp["test_unseen"]], pred)}
     test_idx = np.concatenate([sp["test_seen"], sp["test_unseen"]])
     F = as_numpy(model.decision_function(X[test_idx]))
     raw = gzsl_evaluate(F, y[test_idx], seen, unseen)
     out.update(u=raw.u, s=raw.s, h=raw.h)
+    gammas = {"gzsl": 0.0}
     if calibrate:
         cal = gzsl_evaluate(F, y[test_idx], seen, unseen, gamma=out["gamma"])
         out.update(u_cal=cal.u, s_cal=cal.s, h_cal=cal.h)
+        gammas["gzsl_cal"] = out["gamma"]
+    every = np.arange(F.shape[1])
+    for name, g in gammas.items():
+        pred_all = np.argmax(calibrated_stacking(F, seen, g, every), axis=1)
+        per_class[name] = class_accuracies(y[test_idx], pred_all)
+    out["per_class"] = {k: {str(c): a for c, a in v.items()} for k, v in per_class.items()}
     curve = seen_unseen_curve(F, y[test_idx], seen, unseen)
     out["ausuc"] = curve.ausuc
     out["curve"] = curve.to_dict()
