@@ -197,3 +197,15 @@ def test_against_the_authors_code():
     theirs = authors().fit(f, y)
     assert ours == pytest.approx(ref, abs=1e-6)
     assert abs(theirs - ref) > 100 * abs(ours - ref)
+
+
+@pytest.mark.parametrize("n,d", [(50, 1), (50, 2), (2, 5), (3, 5)])
+def test_tiny_gram_matrices_and_memory_orders_equal_icml_algorithm(n, d):
+    """One- and two-dimensional Gram matrices (no or a single Householder reflector), and
+    C-ordered, Fortran-ordered and strided features, which take different BLAS calls."""
+    f, y = _data(n, d, 2)
+    ref = icml_reference(f, np.eye(2)[y])
+    assert logme(f, y) == pytest.approx(ref, abs=1e-6)
+    assert logme(np.asfortranarray(f), y) == pytest.approx(ref, abs=1e-6)
+    wide = np.repeat(f, 2, axis=1)[:, ::2]  # a non-contiguous view of the same values
+    assert logme(wide, y) == pytest.approx(ref, abs=1e-6)
