@@ -60,8 +60,16 @@ def _groups(table, tasks, k):
     [
         (1, [TASKONOMY], 0.1292923306272447),
         (2, [["ss_l", "depth_l", "norm_l"], ["key_l", "edge2d_l"]], 0.3216958032394596),
-        (3, [["ss_l", "depth_l"], ["depth_l", "norm_l"], ["key_l", "edge2d_l"]], 0.34867039830237195),
-        (4, [["ss_l", "depth_l"], ["depth_l", "norm_l"], ["key_l", "edge2d_l"]], 0.34867039830237195),
+        (
+            3,
+            [["ss_l", "depth_l"], ["depth_l", "norm_l"], ["key_l", "edge2d_l"]],
+            0.34867039830237195,
+        ),
+        (
+            4,
+            [["ss_l", "depth_l"], ["depth_l", "norm_l"], ["key_l", "edge2d_l"]],
+            0.34867039830237195,
+        ),
     ],
 )
 def test_taskonomy_tag_affinities_give_the_authors_grouping(k, expected, mean_score):
