@@ -79,11 +79,25 @@ def test_taskonomy_tag_affinities_give_the_authors_grouping(k, expected, mean_sc
 
 
 @pytest.mark.parametrize(
-    "k,expected",
+    "k,expected,mean_score",
     [
-        (2, [["5_o_Clock_Shadow", "No_Beard"], [t for t in CELEBA if t != "5_o_Clock_Shadow"]]),
+        (
+            2,
+            [["5_o_Clock_Shadow", "No_Beard"], [t for t in CELEBA if t != "5_o_Clock_Shadow"]],
+            -99.44181870393945,
+        ),
+        (
+            3,
+            [
+                ["5_o_Clock_Shadow", "No_Beard"],
+                ["Black_Hair", "Brown_Hair"],
+                [t for t in CELEBA if t not in ("5_o_Clock_Shadow", "Brown_Hair")],
+            ],
+            -92.4384292862353,
+        ),
     ],
 )
-def test_celeba_tag_affinities_give_the_authors_grouping(k, expected):
-    groups, _ = _groups(CELEBA_TABLE, CELEBA, k)
+def test_celeba_tag_affinities_give_the_authors_grouping(k, expected, mean_score):
+    groups, score = _groups(CELEBA_TABLE, CELEBA, k)
     assert groups == {frozenset(g) for g in expected}
+    assert score == pytest.approx(mean_score, abs=1e-9)
