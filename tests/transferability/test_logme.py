@@ -197,3 +197,29 @@ def test_against_the_authors_code():
     theirs = authors().fit(f, y)
     assert ours == pytest.approx(ref, abs=1e-6)
     assert abs(theirs - ref) > 100 * abs(ours - ref)
+
+
+@pytest.mark.parametrize("n,d", [(50, 1), (50, 2), (2, 5), (3, 5)])
+def test_tiny_gram_matrices_and_memory_orders_equal_icml_algorithm(n, d):
+    """One- and two-dimensional Gram matrices (no or a single Householder reflector), and
+    C-ordered, Fortran-ordered and strided features, which take different BLAS calls."""
+    f, y = _data(n, d, 2)
+    ref = icml_reference(f, np.eye(2)[y])
+    assert logme(f, y) == pytest.approx(ref, abs=1e-6)
+    assert logme(np.asfortranarray(f), y) == pytest.approx(ref, abs=1e-6)
+    wide = np.repeat(f, 2, axis=1)[:, ::2]  # a non-contiguous view of the same values
+    assert logme(wide, y) == pytest.approx(ref, abs=1e-6)
+
+
+def test_shifted_tridiagonal_solve_falls_back_when_not_positive_definite():
+    """The per-step solves use LAPACK's positive definite dptsv; a shifted matrix that is not
+    numerically positive definite must still be solved exactly (pivoted banded LU)."""
+    from transferkit.transferability._logme import _shifted_solve
+
+    diag, off = np.array([1.0, -3.0, 2.0, 0.5]), np.array([0.5, 0.25, -1.0])
+    rhs = np.random.default_rng(0).standard_normal((4, 2))
+    shifts = np.array([0.1, 5.0])  # the first leaves T + tI indefinite, the second makes it SPD
+    out = _shifted_solve(diag, off, shifts, rhs, np.empty_like(rhs))
+    t_full = np.diag(diag) + np.diag(off, 1) + np.diag(off, -1)
+    for j, shift in enumerate(shifts):
+        assert np.allclose(out[:, j], np.linalg.solve(t_full + shift * np.eye(4), rhs[:, j]))

@@ -11,12 +11,15 @@ maximise the evidence ``p(y | F, alpha, beta)`` by MacKay's fixed-point updates
 ``beta = (N - gamma) / ||F m - y||^2`` (ICML 2021, Algorithm 1), and the score is the maximised
 log evidence divided by ``N``, averaged over the target columns.
 
-How it is computed here. Everything the iteration needs is a function of the eigenvalues
-``s_i`` of ``F'F`` and of the projections ``z = V' F' y`` on its eigenvectors, so one
-eigen-decomposition serves every class and every iteration, and the iteration runs on all
-classes at once. The decomposition is that of the *smaller* Gram matrix: ``F'F`` (D x D) when
-``N >= D``, ``F F'`` (N x N) when ``N < D`` — both give the non-zero squared singular values of
-``F``, i.e. its SVD. When ``N < D`` the remaining ``D - N`` eigenvalues of ``F'F`` are zero and
+How it is computed here. The iteration needs the eigenvalues ``s_i`` of the Gram matrix
+(for ``gamma`` and ``log |A|``) and, per column and step, one solve with the shifted Gram
+matrix (for ``m'm`` and ``||F m - y||^2``). One Householder tridiagonalisation ``Q T Q'`` of the
+*smaller* Gram matrix — ``F'F`` (D x D) when ``N >= D``, ``F F'`` (N x N) when ``N < D``, formed
+by a half-product ``dsyrk`` — serves every class and every step: the eigenvalues of ``T`` come
+without eigenvectors (``dsterf``), the right-hand sides are rotated once by ``Q'``, and each
+step's solves are ``O(k)`` tridiagonal solves, all classes iterated at once. Both Gram matrices
+give the non-zero squared singular values of ``F``.
+When ``N < D`` the remaining ``D - N`` eigenvalues of ``F'F`` are zero and
 still count in ``log |alpha I + beta F'F|`` as ``(D - N) log alpha``; the JMLR fixed-point
 code of the authors drops that term and over-scores models with wide features on small data.
 Here the evidence is always the one of the D-dimensional model, equal to the ICML algorithm
@@ -30,7 +33,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg import lapack
+from scipy.linalg import blas, lapack
 
 from .._registry import register
 from ..exceptions import ConfigError, DataError
@@ -41,51 +44,63 @@ __all__ = ["logme"]
 log = logging.getLogger(__name__)
 
 
-def _eigh_projected(gram: np.ndarray, rhs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues ``s`` of the symmetric ``gram`` and ``V' rhs`` for its eigenvectors ``V``.
+def _gram(f: np.ndarray, transpose: bool) -> np.ndarray:
+    """``F'F`` (``transpose``) or ``F F'``, lower triangle only, by one BLAS ``dsyrk`` call.
 
-    ``V`` is never formed: ``gram = Q T Q'`` (Householder tridiagonalisation, LAPACK
-    ``dsytrd``), ``Q' rhs`` applies the reflectors (``dormqr``), and ``T = W diag(s) W'`` is
-    solved by MRRR (``dstemr``), so ``V' rhs = W' Q' rhs``. This skips the back-transformation
-    that forms ``V`` in a full eigen-decomposition. Falls back to ``eigh`` if MRRR fails.
+    ``dsyrk`` computes half of the symmetric product, and it is fed whichever of ``F`` and ``F'``
+    is already in Fortran order, so nothing is copied.
+    """
+    if f.flags.c_contiguous:  # F' is in Fortran order: F'F = F' (F')', F F' = (F')' F'
+        return blas.dsyrk(1.0, f.T, trans=0 if transpose else 1, lower=1)
+    return blas.dsyrk(1.0, f, trans=1 if transpose else 0, lower=1)
+
+
+def _tridiagonal(gram: np.ndarray, rhs: np.ndarray):
+    """``gram = Q T Q'``, ``T`` tridiagonal: its diagonal, off-diagonal, eigenvalues, and ``Q' rhs``.
+
+    Householder tridiagonalisation (LAPACK ``dsytrd`` on the lower triangle of ``gram``), the
+    reflectors applied to the ``C`` right-hand sides (``dormqr``), and the eigenvalues of ``T``
+    by the root-free QL/QR algorithm (``dsterf``). No eigenvector is formed: the iteration
+    uses shifted solves with ``T`` instead (``_shifted_solve``).
     """
     k = gram.shape[0]
-    if k < 3:
-        s, v = scipy.linalg.eigh(gram)
-        return s, v.T @ rhs
-    try:
-        lwork = int(lapack.dsytrd_lwork(k, lower=1)[0])
-        a, diag, off, tau, info = lapack.dsytrd(gram, lower=1, lwork=lwork, overwrite_a=1)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"dsytrd info={info}")
-        q_rhs = np.array(rhs, dtype=np.float64, order="F", copy=True)
-        refl = a[1:, : k - 1]
-        lwork = int(lapack.dormqr("L", "T", refl, tau, q_rhs[1:], -1)[1][0])
-        applied, _, info = lapack.dormqr("L", "T", refl, tau, q_rhs[1:], lwork)
-        if info != 0:
-            raise np.linalg.LinAlgError(f"dormqr info={info}")
-        q_rhs[1:] = applied
-        s, w = scipy.linalg.eigh_tridiagonal(diag, off, lapack_driver="stemr", check_finite=False)
-        return s, w.T @ q_rhs
-    except np.linalg.LinAlgError as err:  # pragma: no cover - MRRR failures are rare
-        log.debug("LogME: tridiagonal route failed (%s); using a full eigen-decomposition", err)
-        s, v = scipy.linalg.eigh(gram, driver="evd", check_finite=False)
-        return s, v.T @ rhs
+    q_rhs = np.array(rhs, dtype=np.float64, order="F", copy=True)
+    if k == 1:
+        diag = gram[0].copy()
+        return diag, np.zeros(0), np.clip(diag, 0.0, None), q_rhs
+    lwork = int(lapack.dsytrd_lwork(k, lower=1)[0])
+    a, diag, off, tau, info = lapack.dsytrd(gram, lower=1, lwork=lwork, overwrite_a=1)
+    if info != 0:  # pragma: no cover - dsytrd fails only on invalid arguments
+        raise np.linalg.LinAlgError(f"LAPACK dsytrd failed: info={info}")
+    refl = a[1:, : k - 1]
+    lwork = int(lapack.dormqr("L", "T", refl, tau, q_rhs[1:], -1)[1][0])
+    applied, _, info = lapack.dormqr("L", "T", refl, tau, q_rhs[1:], lwork)
+    if info != 0:  # pragma: no cover
+        raise np.linalg.LinAlgError(f"LAPACK dormqr failed: info={info}")
+    q_rhs[1:] = applied
+    s, info = lapack.dsterf(diag, off)
+    if info != 0:  # pragma: no cover - dsterf fails only when QL/QR does not converge
+        s = scipy.linalg.eigvalsh_tridiagonal(diag, off, lapack_driver="stebz")
+    return diag, off, np.clip(s, 0.0, None), q_rhs
 
 
-def _spectrum(f: np.ndarray, labels: np.ndarray | None, targets: np.ndarray | None):
-    """Eigenvalues ``s`` of the smaller Gram matrix and squared projections ``z**2`` [k, C]."""
-    n, d = f.shape
-    if n >= d:
-        ft_y = class_sums(labels, f).T if labels is not None else f.T @ targets  # [D, C]
-        s, z = _eigh_projected(f.T @ f, ft_y)
-        z2 = z**2
-    else:  # F F' = U diag(s) U', and V' F' y = diag(sqrt(s)) U' y
-        rhs = one_hot(labels, int(labels.max()) + 1) if labels is not None else targets  # [N, C]
-        s, ut_y = _eigh_projected(f @ f.T, rhs)
-        s = np.clip(s, 0.0, None)
-        z2 = s[:, None] * ut_y**2
-    return np.clip(s, 0.0, None), z2
+def _shifted_solve(diag, off, shifts, rhs, out) -> np.ndarray:
+    """``out[:, j] = (T + shifts[j] I)^-1 rhs[:, j]`` for the positive semi-definite tridiagonal ``T``.
+
+    LAPACK ``dptsv`` (``L D L'`` of a positive definite tridiagonal matrix, ``O(k)`` per column);
+    a pivoted banded LU if a shifted matrix is not numerically positive definite.
+    """
+    if diag.shape[0] == 1:
+        out[:] = rhs / (diag[0] + shifts)
+        return out
+    for j, shift in enumerate(shifts):
+        _, _, x, info = lapack.dptsv(diag + shift, off, rhs[:, j])
+        if info != 0:
+            banded = np.zeros((3, diag.shape[0]))
+            banded[0, 1:], banded[1], banded[2, :-1] = off, diag + shift, off
+            x = scipy.linalg.solve_banded((1, 1), banded, rhs[:, j])
+        out[:, j] = x
+    return out
 
 
 @register("transferability", "logme")
@@ -137,32 +152,44 @@ def logme(
             raise DataError(f"regression targets must have shape [{n}] or [{n}, C], got {y.shape}")
         if not np.isfinite(y).all():
             raise DataError("regression targets contain NaN or inf")
-        s, z2 = _spectrum(f, None, y)
         yy = (y**2).sum(axis=0)
+        rhs = (f.T @ y) if n >= d else y  # F'y [D, C] or y [N, C]
     else:
         lab, _ = as_labels("labels", labels, n)
-        s, z2 = _spectrum(f, lab, None)
         yy = np.bincount(lab).astype(np.float64)
+        rhs = class_sums(lab, f).T if n >= d else one_hot(lab, yy.shape[0])
+    diag, off, s, q = _tridiagonal(_gram(f, transpose=n >= d), rhs)
     if s.max() <= 0:
         raise DataError("features are all zero: LogME is undefined")
-    return float(np.mean(_max_evidence(s, z2, yy, n, d, tol, max_iter, eps)))
+    return float(np.mean(_max_evidence(diag, off, s, q, yy, n, d, tol, max_iter, eps)))
 
 
-def _max_evidence(s, z2, yy, n, d, tol, max_iter, eps) -> np.ndarray:
-    """Fixed-point evidence maximisation for every column at once; log evidence / N per column."""
+def _max_evidence(diag, off, s, q, yy, n, d, tol, max_iter, eps) -> np.ndarray:
+    """Fixed-point evidence maximisation for every column at once; log evidence / N per column.
+
+    With ``t = alpha / beta`` the posterior mean is ``m = (F'F + t I)^-1 F'y``. When ``N >= D``
+    the Gram matrix is ``F'F = Q T Q'`` and ``q = Q'F'y``; with ``x = (T + t I)^-1 q``,
+    ``m'm = x'x`` and ``||F m - y||^2 = y'y - q'x - t x'x``. When ``N < D`` it is
+    ``F F' = Q T Q'`` and ``q = Q'y``; ``m = F'Q x``, so ``m'm = q'x - t x'x`` and
+    ``F m - y = -t Q x``, ``||F m - y||^2 = t^2 x'x``. ``gamma`` and ``log |A|`` need only the
+    eigenvalues ``s`` of ``T``.
+    """
     k = s.shape[0]
     sc = s[:, None]
+    x = np.empty_like(q)
 
     def fit_terms(t):
-        denom = sc + t
-        m2 = (z2 / denom**2).sum(axis=0)  # m'm
-        res2 = np.maximum(yy - (z2 * (sc + 2.0 * t) / denom**2).sum(axis=0), 0.0)  # ||F m - y||^2
-        return denom, m2, res2
+        _shifted_solve(diag, off, t, q, x)
+        xx = np.einsum("ij,ij->j", x, x)
+        qx = np.einsum("ij,ij->j", q, x)
+        if n >= d:
+            return xx, np.maximum(yy - qx - t * xx, 0.0)
+        return np.maximum(qx - t * xx, 0.0), t**2 * xx
 
-    t = np.ones(z2.shape[1])  # alpha / beta, starting from alpha = beta = 1 as the authors do
+    t = np.ones(q.shape[1])  # alpha / beta, starting from alpha = beta = 1 as the authors do
     for _ in range(max_iter):
-        denom, m2, res2 = fit_terms(t)
-        gamma = (sc / denom).sum(axis=0)
+        m2, res2 = fit_terms(t)
+        gamma = (sc / (sc + t)).sum(axis=0)
         alpha = gamma / (m2 + eps)
         beta = (n - gamma) / (res2 + eps)
         t_new = alpha / beta
@@ -173,7 +200,7 @@ def _max_evidence(s, z2, yy, n, d, tol, max_iter, eps) -> np.ndarray:
     else:
         log.warning("LogME: the evidence iteration did not converge in %d steps", max_iter)
     # the log evidence at the final (alpha, beta), with m the posterior mean for them
-    _, m2, res2 = fit_terms(t)
+    m2, res2 = fit_terms(t)
     logdet_a = np.log(alpha[None, :] + beta[None, :] * sc).sum(axis=0) + (d - k) * np.log(alpha)
     evidence = (
         d / 2.0 * np.log(alpha)
