@@ -232,3 +232,13 @@ def test_adaptive_step_fista_reaches_the_kkt_point_in_fewer_products():
     for v in obj.values():
         assert v == pytest.approx(ref, rel=1e-5)
     assert counts[0.9] < 0.8 * counts[1.0]
+
+
+def test_nystroem_factor_is_exact_when_every_row_is_a_landmark():
+    """Williams & Seeger: with all rows as landmarks, Phi Phi' is the kernel itself."""
+    from transferkit.instance._kmm import _nystroem_factor
+
+    Xs, Xt = _shifted(40, 30, 3, seed=5)
+    Ps, phi_t = _nystroem_factor(Xs, Xt, 0.3, 1000, seed=0)  # 70 rows, m capped at 70
+    np.testing.assert_allclose(Ps @ Ps.T, rbf_kernel(Xs, gamma=0.3), atol=2e-4)
+    np.testing.assert_allclose(Ps @ phi_t, rbf_kernel(Xs, Xt, gamma=0.3).sum(axis=1), atol=5e-3)

@@ -25,11 +25,29 @@ __all__ = ["KMM", "kmm_weights"]
 logger = logging.getLogger(__name__)
 
 
-def _nystroem_features(X_all: Any, gamma: float, n_components: int, seed: int) -> np.ndarray:
-    from sklearn.kernel_approximation import Nystroem
+def _nystroem_factor(Xs: Any, Xt: Any, gamma: float, n_components: int,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nyström factor of the source rows and the target rows' summed features.
 
-    n_components = min(n_components, X_all.shape[0])
-    return Nystroem(gamma=gamma, n_components=n_components, random_state=seed).fit_transform(X_all)
+    ``m = n_components`` landmarks ``L`` are drawn without replacement from the stacked rows;
+    ``k(x, x') ~ phi(x)'phi(x')`` with ``phi(x) = W^{-1/2} k(L, x)``, ``W = k(L, L)``
+    (Williams & Seeger, NIPS 2001; eigenvalues of ``W`` below ``1e-12 max`` are dropped, as
+    scikit-learn's ``Nystroem`` does). Returns ``Phi_s`` (``n_s x m``, float32) and
+    ``sum_j phi(xt_j)`` (float64); the target features are only summed, never stored.
+    """
+    import scipy.sparse as sp
+
+    ns, nt = Xs.shape[0], Xt.shape[0]
+    m = min(n_components, ns + nt)
+    idx = np.random.default_rng(seed).choice(ns + nt, size=m, replace=False)
+    src, tgt = idx[idx < ns], idx[idx >= ns] - ns
+    parts = [Xs[src], Xt[tgt]]
+    L = sp.vstack(parts, format="csr") if sp.issparse(Xs) else np.vstack(parts)
+    vals, vecs = np.linalg.eigh(_rbf(L, L, gamma))
+    keep = vals > 1e-12 * vals[-1]
+    w_isqrt = vecs[:, keep] / np.sqrt(vals[keep])
+    Ps = _rbf(Xs, L, gamma).astype(np.float32) @ w_isqrt.astype(np.float32)
+    return Ps, _rbf(L, Xt, gamma, row_sums=True) @ w_isqrt
 
 
 def _rbf(A: Any, B: Any, gamma: float, *, row_sums: bool = False,
@@ -94,8 +112,10 @@ def kmm_weights(
 
     The QP is solved by accelerated projected gradient with an exact projection onto the
     box-and-sum set. ``approximation="nystroem"`` replaces ``K`` by a rank-``n_components``
-    Nyström factor ``Phi Phi'`` (landmarks drawn from both domains), so one gradient costs
-    ``O(n n_components)`` instead of ``O(n^2)`` and nothing of size ``n x n`` is stored.
+    Nyström factor ``Phi Phi'`` (landmarks drawn from both domains, see
+    :func:`_nystroem_factor`; ``Phi`` kept in float32), so one gradient costs
+    ``O(n n_components)`` instead of ``O(n^2)`` and nothing of size ``n x n`` is stored; that
+    path stops at the first-order tolerance ``tol`` (no exact polish: there is no ``K``).
     With the exact kernel the first-order phase runs in float32 to a KKT residual of
     ``polish_from``, then :func:`polish_active_set` takes exact float64 Newton steps to
     ``tol``; the step bound is ``K``'s largest row sum (Gershgorin: ``K >= 0`` entrywise).
@@ -126,19 +146,14 @@ def kmm_weights(
         # solver's adaptive step shrinks from there to the curvature it meets
         lam = float(matvec64(np.ones(ns)).max())
     elif approximation == "nystroem":
-        import scipy.sparse as sp
-
-        X_all = sp.vstack([Xs, Xt], format="csr") if sp.issparse(Xs) else np.vstack([Xs, Xt])
-        Phi = _nystroem_features(X_all, gamma, n_components, random_state)
-        Ps, Pt = Phi[:ns], Phi[ns:]
-        kappa = (ns / nt) * (Ps @ Pt.sum(axis=0))
-        Ps32 = Ps.astype(np.float32)
+        Ps32, phi_t = _nystroem_factor(Xs, Xt, gamma, n_components, random_state)
+        kappa = (ns / nt) * (Ps32 @ phi_t.astype(np.float32)).astype(np.float64)
 
         def matvec(b: np.ndarray) -> np.ndarray:  # float32 products, float64 iterates
             return (Ps32 @ (Ps32.T @ b.astype(np.float32))).astype(np.float64)
 
-        G = Ps.T @ Ps
-        lam = float(np.linalg.eigvalsh(G)[-1])
+        # lambda_max(Phi Phi') = lambda_max(Phi'Phi), padded for the float32 Gram matrix
+        lam = 1.001 * float(np.linalg.eigvalsh((Ps32.T @ Ps32).astype(np.float64))[-1])
     else:
         raise ConfigError(f"approximation must be None or 'nystroem', got {approximation!r}")
     L = 1.0001 * lam
@@ -158,7 +173,7 @@ def kmm_weights(
                                             max_iter=max_iter)
     if not ok:
         logger.warning("KMM: projected gradient stopped at max_iter=%d before tol=%g", max_iter, tol)
-    Kb = K @ beta if approximation is None else Ps @ (Ps.T @ beta)
+    Kb = matvec64(beta) if approximation is None else matvec(beta)
     obj = 0.5 * beta @ Kb - kappa @ beta
     return beta, {"objective": float(obj), "n_iter": n_iter, "converged": ok, "lipschitz": lam}
 
