@@ -137,6 +137,8 @@ def kmm_weights(
         K32f, Kf = K32.T, K.T  # Fortran-ordered views, no copy
 
         def matvec(b: np.ndarray) -> np.ndarray:  # the first-order phase runs in float32
+            if ns < 1024:  # OpenBLAS threads ssymv at every size; small gemv stays serial
+                return (K32 @ b.astype(np.float32)).astype(np.float64)
             return ssymv(1.0, K32f, b.astype(np.float32)).astype(np.float64)
 
         def matvec64(b: np.ndarray) -> np.ndarray:
