@@ -28,7 +28,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-
 from shallow_office_caltech import default_root
 
 DOMAINS = {"B": "books_400.mat", "D": "dvd_400.mat", "E": "elec_400.mat", "K": "kitchen_400.mat"}
