@@ -192,3 +192,53 @@ def test_tradaboost_r2_weighted_median_and_fit():
     src_err = np.mean((np.sin(Xt[20:, 0]) - yt[20:]) ** 2)
     assert np.mean((pred[20:] - yt[20:]) ** 2) < src_err
     assert np.mean(pred[20:] - np.sin(Xt[20:, 0])) > 0.1  # moved towards the target's +0.5
+
+
+def test_blocked_rbf_equals_scikit_learn_kernel_and_row_sums():
+    from transferkit.instance._kmm import _rbf
+
+    rng = np.random.default_rng(3)
+    A, B = rng.normal(size=(500, 4)), rng.normal(size=(300, 4))  # several row blocks
+    ref = rbf_kernel(A, B, gamma=0.3)
+    K32 = np.empty(ref.shape, dtype=np.float32)
+    np.testing.assert_allclose(_rbf(A, B, 0.3, out32=K32), ref, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(K32, ref.astype(np.float32), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(_rbf(A, B, 0.3, row_sums=True), ref.sum(axis=1), rtol=1e-13)
+
+
+def test_adaptive_step_fista_reaches_the_kkt_point_in_fewer_products():
+    """The first-order phase alone: same KKT point with the adaptive step, fewer ``K b``."""
+    from transferkit.instance._qp import solve_box_sum_qp
+
+    Xs, Xt = _shifted(150, 100, 3, seed=4)
+    K = rbf_kernel(Xs, gamma=0.1)
+    kappa = 1.5 * rbf_kernel(Xs, Xt, gamma=0.1).sum(axis=1)
+    lam = np.linalg.eigvalsh(K)[-1]
+    counts = {}
+    sols = {}
+    for shrink in (1.0, 0.9):
+        calls = []
+
+        def mv(b, calls=calls):
+            calls.append(1)
+            return K @ b
+
+        sols[shrink], _, ok = solve_box_sum_qp(mv, kappa, lam, 1000.0, 0.0, 1e9, tol=1e-6,
+                                               shrink=shrink)
+        assert ok
+        counts[shrink] = len(calls)
+    obj = {k: 0.5 * b @ K @ b - kappa @ b for k, b in sols.items()}
+    _, ref = _cvxpy_kmm(K, kappa, 1000.0, 0.0, 1e9)
+    for v in obj.values():
+        assert v == pytest.approx(ref, rel=1e-5)
+    assert counts[0.9] < 0.8 * counts[1.0]
+
+
+def test_nystroem_factor_is_exact_when_every_row_is_a_landmark():
+    """Williams & Seeger: with all rows as landmarks, Phi Phi' is the kernel itself."""
+    from transferkit.instance._kmm import _nystroem_factor
+
+    Xs, Xt = _shifted(40, 30, 3, seed=5)
+    Ps, phi_t = _nystroem_factor(Xs, Xt, 0.3, 1000, seed=0)  # 70 rows, m capped at 70
+    np.testing.assert_allclose(Ps @ Ps.T, rbf_kernel(Xs, gamma=0.3), atol=2e-4)
+    np.testing.assert_allclose(Ps @ phi_t, rbf_kernel(Xs, Xt, gamma=0.3).sum(axis=1), atol=5e-3)

@@ -59,34 +59,45 @@ def solve_box_sum_qp(
     tol: float = 1e-7,
     max_iter: int = 5000,
     x0: np.ndarray | None = None,
+    shrink: float = 0.9,
 ) -> tuple[np.ndarray, int, bool]:
     """Minimise ``1/2 b'Kb - kappa'b`` over ``{0 <= b <= upper, lo <= sum b <= hi}``.
 
-    FISTA (Beck & Teboulle 2009) with step ``1/L`` and gradient-based adaptive restart
-    (O'Donoghue & Candès 2015); ``matvec(b) = K b``. Stops when the projected-gradient step
-    moves ``b`` by less than ``tol`` times ``max(1, ||b||_inf)`` in the sup norm (a KKT
-    residual), or after ``max_iter`` steps. Returns ``(b, n_iter, converged)``.
+    FISTA (Beck & Teboulle 2009) with gradient-based adaptive restart (O'Donoghue & Candès
+    2015) and an adaptive step: each step first tries ``L <- shrink * L`` and doubles it
+    (capped at ``lipschitz``, an upper bound of ``lambda_max(K)``) until the quadratic's exact
+    sufficient-decrease test ``d'Kd <= L d'd`` holds for the step ``d`` (Scheinberg, Goldfarb
+    & Bai 2014 allow the step to grow back this way). ``K b`` is kept for the iterate and the
+    extrapolated point alike (``K y`` is a combination of two ``K x``), so an accepted step
+    costs one ``matvec(b) = K b``. Stops when the projected-gradient step of length
+    ``1/lipschitz`` moves ``b`` by less than ``tol`` times ``max(1, ||b||_inf)`` in the sup norm
+    (a KKT residual), or after ``max_iter`` steps. Returns ``(b, n_iter, converged)``.
     """
     n = kappa.size
     x = project_box_sum(np.ones(n) if x0 is None else x0, upper, lo, hi)
-    y, t = x.copy(), 1.0
-    step = 1.0 / lipschitz
+    Kx = matvec(x)
+    y, Ky, t, L = x.copy(), Kx.copy(), 1.0, float(lipschitz)
     for it in range(1, max_iter + 1):
-        grad = matvec(y) - kappa
-        x_new = project_box_sum(y - step * grad, upper, lo, hi)
-        # restart the momentum when it points uphill
-        if np.dot(grad, x_new - x) > 0:
-            y, t = x.copy(), 1.0
+        g = Ky - kappa
+        Lt = min(shrink * L, lipschitz)
+        while True:  # backtracking on the exact quadratic model
+            x_new = project_box_sum(y - g / Lt, upper, lo, hi)
+            d = x_new - y
+            Kx_new = matvec(x_new)
+            if Lt >= lipschitz or d @ (Kx_new - Ky) <= Lt * (d @ d):
+                break
+            Lt = min(2.0 * Lt, lipschitz)
+        g_new = Kx_new - kappa
+        r = np.abs(project_box_sum(x_new - g_new / lipschitz, upper, lo, hi) - x_new).max()
+        if r <= tol * max(1.0, np.abs(x_new).max()):
+            return x_new, it, True
+        if g @ (x_new - x) > 0:  # the momentum points uphill: restart from x_new
+            x, Kx, y, Ky, t, L = x_new, Kx_new, x_new.copy(), Kx_new.copy(), 1.0, Lt
             continue
         t_new = 0.5 * (1.0 + np.sqrt(1.0 + 4.0 * t * t))
-        delta = x_new - x
-        y = x_new + ((t - 1.0) / t_new) * delta
-        x, t = x_new, t_new
-        if it % 10 == 0:
-            g = matvec(x) - kappa
-            r = np.abs(project_box_sum(x - step * g, upper, lo, hi) - x).max()
-            if r <= tol * max(1.0, np.abs(x).max()):
-                return x, it, True
+        c = (t - 1.0) / t_new
+        y, Ky = x_new + c * (x_new - x), Kx_new + c * (Kx_new - Kx)
+        x, Kx, t, L = x_new, Kx_new, t_new, Lt
     return x, max_iter, False
 
 
