@@ -450,6 +450,10 @@ class SelftaughtPretrain(_Strict):
     batch_size: PositiveInt = 256
     lr: float = 1e-3
     weight_decay: float = 0.0
+    # per-image contrast normalisation (mean removed, divided by sqrt(variance + 0.01)) of the
+    # source patches and of the target images, for every network (scratch too): photos and
+    # digits then share a scale
+    normalize: bool = True
 
     @field_validator("lr")
     @classmethod

@@ -51,6 +51,8 @@ DEEP_METHODS = ("autoencoder", "simclr")
 METHODS = (*FEATURE_METHODS, *DEEP_METHODS, "scratch")
 #: PCA baseline: components kept and source patches it is fitted on
 PCA_DEFAULTS = {"n_components": 64, "n_patches": 20000}
+#: ``pretrain.normalize``: the variance offset of the per-image contrast normalisation ([0, 1] pixels)
+NORM_EPS = 0.01
 
 
 # ------------------------------------------------------------------------- methods
@@ -170,6 +172,7 @@ def _pretrain_backbone(cfg: SelftaughtConfig, data: Any, name: str, params: dict
     from torch.utils.data import DataLoader, TensorDataset
 
     from ..selftaught import PretrainModule, sample_patches
+    from ..selftaught._patches import normalize_patches
     from ..training import quiet_lightning
 
     p, t = cfg.pretrain, cfg.trainer
@@ -179,6 +182,8 @@ def _pretrain_backbone(cfg: SelftaughtConfig, data: Any, name: str, params: dict
     backbone = build_backbone(cfg.backbone, data.target.input_shape, pretrained=False)
     objective = _objective(name, params, backbone, data.target.input_shape)
     P = sample_patches(data.source, (h, w), p.n_patches, random_state=seed)
+    if p.normalize:
+        P = normalize_patches(P, NORM_EPS)
     x = torch.tensor(P, dtype=torch.float32).view(-1, 1, h, w).expand(-1, c, h, w).contiguous()
     loader = DataLoader(TensorDataset(x), batch_size=min(p.batch_size, len(x)), shuffle=True,
                         drop_last=len(x) > p.batch_size, generator=torch.Generator().manual_seed(seed))
@@ -190,6 +195,20 @@ def _pretrain_backbone(cfg: SelftaughtConfig, data: Any, name: str, params: dict
         trainer.fit(PretrainModule(objective, lr=p.lr, weight_decay=p.weight_decay), loader)
     loss = trainer.callback_metrics.get("pretrain_loss")
     return objective.backbone.cpu(), (None if loss is None else float(loss)), time.perf_counter() - t0
+
+
+def _normalized(data: Any) -> Any:
+    """The target images contrast-normalised one by one, as the networks' source patches are."""
+    from dataclasses import replace
+
+    from ..selftaught._patches import normalize_patches
+
+    def norm(d: Domain) -> Domain:
+        X = np.asarray(d.X)
+        Z = normalize_patches(X.reshape(len(X), -1).astype(np.float64), NORM_EPS).astype(np.float32)
+        return Domain(Z.reshape(X.shape), d.y, d.name, d.num_classes, d.class_names)
+
+    return replace(data, target=norm(data.target), target_test=norm(data.target_test))
 
 
 def _draw(cfg: SelftaughtConfig, data: Any, n: int, seed: int) -> tuple[Domain, Domain | None]:
@@ -240,6 +259,8 @@ def _run_network(ctx: _Context, name: str, params: dict[str, Any], ft: MethodSpe
     from .compare import _correct, _trainer_config
 
     cfg, data = ctx.cfg, ctx.data
+    if cfg.pretrain.normalize:
+        data = _normalized(data)
     loss = None
     if name in DEEP_METHODS:
         backbone, loss, seconds = _pretrain_backbone(cfg, data, name, params, seed)
