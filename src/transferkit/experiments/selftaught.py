@@ -37,7 +37,13 @@ from ..exceptions import ConfigError, DataError, suggest
 from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
 from ._config import MethodSpec, SelftaughtConfig
 from ._executor import PeakMemory, RunTask, finish_run, make_executor, method_seed_tasks, run_grid
-from ._results import check_output_dir, is_main_process, markdown_table, prepare_output_dir, write_results
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    markdown_table,
+    prepare_output_dir,
+    write_results,
+)
 from ._summary import save_samples, summarize, write_report
 
 __all__ = ["run_selftaught", "BASELINES", "METHODS", "first_layer_filters"]
