@@ -502,7 +502,8 @@ def _report(out: Path, cfg: SelftaughtConfig, data: Any, methods: list[MethodSpe
                 f"{h}x{w} source patches for {p.epochs} epoch(s) (Adam, lr {p.lr:g}), then fine-tunes it end to end "
                 f"on the target labels with a strategy ({ft}). " if deep else "")
             + f"`scratch` trains it from random weights. Fine-tuning: {cfg.trainer.max_epochs} epochs, "
-            + (f"early stopping on {cfg.data.val_per_class} more labels per class." if cfg.data.val_per_class
+            + (f"the best epoch on {cfg.data.val_per_class} more labels per class (early stopping with patience "
+               f"{cfg.trainer.patience})." if cfg.data.val_per_class
                else "no validation split (no label beyond the budget)."))
     extra = ["## Accuracy (%) against labels per class", "",
              "Mean over seeds [95% interval]; representation seconds per seed (dictionary, PCA or "
