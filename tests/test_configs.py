@@ -9,7 +9,8 @@ from transferkit.experiments import load_config
 from transferkit.experiments._config import bundled_configs
 
 CONFIGS = bundled_configs()
-COMMAND = {"compare": "compare", "finetune": "compare", "adapt": "adapt", "multitask": "multitask"}
+COMMAND = {"compare": "compare", "finetune": "compare", "adapt": "adapt", "multitask": "multitask",
+           "selftaught": "selftaught"}
 FAMILY = {"compare": "finetune", "adapt": "adaptation"}
 
 
@@ -25,5 +26,6 @@ def test_bundled_config_is_valid(name):
 
 
 def test_the_configs_exist():
-    assert {"compare_digits", "adapt_mnist_usps", "multitask_multimnist", "finetune_mnist_usps_ddp"} <= set(CONFIGS)
+    assert {"compare_digits", "adapt_mnist_usps", "multitask_multimnist", "finetune_mnist_usps_ddp",
+            "selftaught_bsds_usps"} <= set(CONFIGS)
     assert not (Path(__file__).resolve().parents[1] / "configs").exists()  # one copy, shipped in the package

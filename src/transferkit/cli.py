@@ -9,6 +9,8 @@
     transferkit rank      [--config rank.yaml] [--validate] ...
     transferkit taxonomy  [--config taxonomy.yaml] ...
     transferkit layers    [--config layers.yaml] ...
+    transferkit cluster   [--config cluster.yaml] ...
+    transferkit selftaught [--config selftaught_bsds_usps] ...
 
 Every run command reads the same config language (``--config`` takes a file or the name of a
 bundled example) and validates it, the data paths and the output directory before importing
@@ -37,6 +39,7 @@ RUNNERS = {
     "taxonomy": ("taxonomy", "run_taxonomy"),
     "layers": ("layers", "run_layers"),
     "cluster": ("cluster", "run_cluster"),
+    "selftaught": ("selftaught", "run_selftaught"),
 }
 
 
@@ -166,6 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
         "taxonomy": "Taskonomy: which tasks to supervise and which transfer feeds each target, per budget",
         "layers": "transfer the first n layer groups, frozen (AnB) or fine-tuned (AnB+), vs BnB controls and scratch",
         "cluster": "self-taught clustering: cluster a target helped by unlabelled auxiliary data vs the target alone",
+        "selftaught": "self-taught learning: features learnt on unlabelled source images for a few-label target "
+                      "vs raw pixels, PCA and scratch",
     }
     for name, text in helps.items():
         p = sub.add_parser(name, help=text)

@@ -26,11 +26,12 @@ SETTINGS = {
     "multitask": "one input array, one label column per task (multitask)",
     "zeroshot": "features, labels, a class-embedding matrix and seen/unseen sample splits (zeroshot)",
     "clustering": "an unlabelled target (labels for evaluation only) and unlabelled auxiliary data (cluster)",
+    "selftaught": "unlabelled source images + a labelled target with few labels per class (selftaught)",
 }
 COMMAND_SETTING = {"compare": "labelled_target", "adapt": "unlabelled_target", "multitask": "multitask",
                    "zeroshot": "zeroshot",
                    "rank": "labelled_target", "layers": "labelled_target",
-                   "cluster": "clustering"}
+                   "cluster": "clustering", "selftaught": "selftaught"}
 
 #: keys every data section may set, whatever the kind
 _COMMON = {"kind", "max_samples", "seed"}
@@ -41,6 +42,7 @@ _SETTING_KEYS = {
     "multitask": {"auxiliary", "test_fraction"},
     "zeroshot": set(),
     "clustering": set(),
+    "selftaught": {"labels_per_class", "val_per_class", "test_fraction"},
 }
 #: keys that name files or folders checked before anything is imported or trained
 _PATH_KEYS = ("path", "source_path", "target_path", "target_test_path")
@@ -107,12 +109,13 @@ _add("text", _T, {"source_path", "target_path", "target_test_path", "text_column
 _add("image_folder", _T, {"root", "source_domain", "target_domain", "image_size"},
      "root/<domain>/<class>/*.jpg, one folder per domain (Office-31 style)",
      f"{_L}:load_image_folder", required=("root", "source_domain", "target_domain"))
-_add("arrays", _T | {"multitask", "zeroshot", "clustering"},
+_add("arrays", _T | {"multitask", "zeroshot", "clustering", "selftaught"},
      {"path", "domain_column", "label_column", "source_domain", "target_domain", "task_names",
       "task_kinds", "task_columns"},
      "your own arrays: an .npz (X_source, y_source, X_target[, y_target, X_target_test, "
      "y_target_test]; multitask: X, Y; zeroshot: X, y, class_embeddings, trainval, test_seen, "
-     "test_unseen[, train, val]; cluster: X, y, X_aux) or a CSV/Parquet table with a domain column",
+     "test_unseen[, train, val]; cluster: X, y, X_aux; selftaught: X_source (no labels), X_target, y_target[, "
+     "X_target_test, y_target_test]) or a CSV/Parquet table with a domain column",
      f"{_L}:load_arrays", required=("path",))
 _add("gbu", {"zeroshot"}, {"root", "dataset", "attributes", "features_file"},
      "the 'Good, Bad and Ugly' format of Xian et al. (att_splits.mat + res101.mat: AwA2, CUB, SUN, aPY)",
@@ -125,6 +128,10 @@ _add("newsgroups", {"clustering"}, {"root", "source_domain", "target_domain"},
      "20 Newsgroups cross-category tasks (MALSAR): target_domain and the auxiliary source_domain name "
      "files such as comp.vs.sci/task1 and comp.vs.sci/task2 (shared vocabulary)",
      f"{_L}:load_newsgroups")
+_add("bsds500", {"selftaught"}, {"root", "target_domain", "image_size"},
+     "the 200 BSDS500 training photographs (grey, unlabelled) as the source; target_domain usps (official "
+     "train/test split, default) or mnist (10,000 test images, a test split held out)",
+     f"{_L}:load_bsds500")
 _add("multimnist", {"multitask"}, {"root", "n_train", "n_test", "heldout_digits"},
      "MultiMNIST (Sener & Koltun 2018): two overlapping digits, left and right tasks",
      f"{_L}:load_multimnist")

@@ -21,6 +21,7 @@ __all__ = [
     "load_digits", "load_mnist_usps", "load_usps_mnist", "load_mnist_usps_jda", "load_usps_mnist_jda",
     "load_mnist_m", "load_amazon", "load_text", "load_image_folder", "load_arrays",
     "load_multimnist", "load_school", "load_landmine", "load_ucr", "shift_images",
+    "UnlabelledSourceData", "load_bsds500",
 ]
 
 
@@ -235,6 +236,8 @@ def load_arrays(spec: Any, setting: str) -> Any:
         return _zeroshot_npz(path)
     if setting == "clustering":
         return _cluster_npz(path)
+    if setting == "selftaught":
+        return _selftaught_npz(spec)
     if setting == "multitask":
         full = (load_npz_multitask(path, spec.task_names, spec.task_kinds) if is_npz else
                 load_table_multitask(path, spec.task_columns, spec.task_kinds))
@@ -396,3 +399,128 @@ def load_newsgroups(spec: Any, setting: str) -> ClusterData:
     X = sp.csr_matrix(mats[0]["fea"], dtype=np.float64)
     y = np.asarray(mats[0]["gnd"]).reshape(-1).astype(np.int64) - 1
     return ClusterData(X, y, sp.csr_matrix(mats[1]["fea"], dtype=np.float64), f"{target} (aux {aux})")
+
+
+# ------------------------------------------------------------------- self-taught learning
+
+
+@dataclass(frozen=True)
+class UnlabelledSourceData:
+    """Unlabelled source images (grey 2-d arrays of any sizes, as a list or one ``[M, h, w]``
+    array) and a labelled target of ``[N, C, H, W]`` images with its labelled test split."""
+
+    source: Any
+    target: Domain
+    target_test: Domain
+    name: str
+
+    def __post_init__(self) -> None:
+        from ._base import check_same_input_shape
+
+        for d in (self.target, self.target_test):
+            if d.y is None:
+                raise DataError(f"{self.name}: target split '{d.name}' has no labels")
+            if not isinstance(d.X, np.ndarray) or d.X.ndim != 4:
+                raise DataError(f"{self.name}: target split '{d.name}' must hold images [N, C, H, W], got "
+                                f"{getattr(d.X, 'shape', type(d.X).__name__)}")
+        check_same_input_shape(self.target, self.target_test)
+        if len(self.source) == 0:
+            raise DataError(f"{self.name}: the unlabelled source holds no image")
+        h, w = self.image_shape
+        for i, im in enumerate(self.source):
+            if np.ndim(im) != 2 or im.shape[0] < h or im.shape[1] < w:
+                raise DataError(f"{self.name}: source image {i} has shape {np.shape(im)}; every source image must "
+                                f"be a 2-d grey image at least as large as the target's {h}x{w} images")
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        return int(self.target.X.shape[2]), int(self.target.X.shape[3])
+
+    @property
+    def num_classes(self) -> int:
+        if self.target.num_classes is not None:
+            return self.target.num_classes
+        return int(max(np.max(self.target.y), np.max(self.target_test.y))) + 1
+
+
+def _finish_selftaught(spec: Any, source: Any, target: Domain, test: Domain | None, name: str) -> UnlabelledSourceData:
+    """The target pool and test split capped at ``max_samples`` each; a stratified test split held
+    out of the target when it has none."""
+    if test is None:
+        target, test = _split_test(target, spec.test_fraction, spec.seed)
+    target, test = _cap(target, spec.max_samples, spec.seed + 1), _cap(test, spec.max_samples, spec.seed + 2)
+    return UnlabelledSourceData(source, target, test, name)
+
+
+def load_bsds500(spec: Any, setting: str) -> UnlabelledSourceData:
+    """The 200 BSDS500 training photographs, grey in [0, 1], unlabelled -> USPS or MNIST digits
+    (Raina et al., ICML 2007, learn from natural images for handwritten characters)."""
+    from .._utils import require
+    from .digits import load_mnist, load_usps
+    from .domains import _bsds_files
+
+    image = require("PIL.Image", "vision")
+    photos = []
+    for f in _bsds_files(spec.root):
+        with image.open(f) as im:
+            photos.append(np.asarray(im.convert("L"), np.float64) / 255.0)
+    which = spec.target_domain or "usps"
+    if which == "usps":
+        target, test = load_usps(spec.root, "train"), load_usps(spec.root, "test")
+    elif which == "mnist":
+        target, test = load_mnist(spec.root, "test"), None
+    else:
+        raise ConfigError(f"data.target_domain must be 'usps' or 'mnist' for data kind 'bsds500', got '{which}'")
+    if spec.image_size:
+        target, test = _resized(target, spec.image_size), (None if test is None else _resized(test, spec.image_size))
+    return _finish_selftaught(spec, photos, target, test, f"bsds500 -> {which}")
+
+
+def _image_batch(X: np.ndarray, key: str, p: Any) -> np.ndarray:
+    """``[N, C, H, W]`` float32 from ``[N, C, H, W]``, ``[N, H, W]`` or square flat rows ``[N, H*W]``."""
+    X = np.asarray(X, np.float32)
+    if X.ndim == 2:
+        side = int(round(np.sqrt(X.shape[1])))
+        if side * side != X.shape[1]:
+            raise DataError(f"'{p}': {key} has flat rows of {X.shape[1]} values, not square images; save it as "
+                            "[N, H, W] or [N, C, H, W] images")
+        X = X.reshape(-1, 1, side, side)
+    elif X.ndim == 3:
+        X = X[:, None]
+    elif X.ndim != 4:
+        raise DataError(f"'{p}': {key} must hold images [N, H, W] or [N, C, H, W], got shape {X.shape}")
+    return X
+
+
+def _selftaught_npz(spec: Any) -> UnlabelledSourceData:
+    """``X_source`` (unlabelled images of any size; ``y_source`` is ignored), ``X_target``,
+    ``y_target`` and optionally ``X_target_test``, ``y_target_test``."""
+    from .tables import _labels, _nonempty, _npz, _num_classes
+
+    p, arr = _npz(spec.path)
+    missing = [k for k in ("X_source", "X_target", "y_target") if k not in arr]
+    if missing:
+        raise DataError(f"'{p}' lacks arrays {missing} (selftaught .npz: X_source, X_target, y_target[, "
+                        f"X_target_test, y_target_test]); it has {sorted(arr)}")
+    if ("X_target_test" in arr) != ("y_target_test" in arr):
+        raise DataError(f"'{p}': X_target_test and y_target_test must come together")
+    _nonempty(p, arr, sorted(arr))
+    Xt = _image_batch(arr["X_target"], "X_target", p)
+    yt = _labels(arr["y_target"], "y_target")
+    yte = _labels(arr["y_target_test"], "y_target_test") if "y_target_test" in arr else None
+    k = _num_classes(yt, yte)
+    target = Domain(Xt, yt, "target", k)
+    test = Domain(_image_batch(arr["X_target_test"], "X_target_test", p), yte, "target_test", k) if yte is not None else None
+    Xs = np.asarray(arr["X_source"], np.float64)
+    if Xs.ndim == 2:  # flat rows: images of the target's size and channels
+        if Xs.shape[1] != int(np.prod(Xt.shape[1:])):
+            raise DataError(f"'{p}': X_source has flat rows of {Xs.shape[1]} values but the target images "
+                            f"{Xt.shape[1:]} hold {int(np.prod(Xt.shape[1:]))}; save the source as [M, h, w] images")
+        Xs = Xs.reshape(-1, *Xt.shape[1:])
+    if Xs.ndim == 4:
+        Xs = Xs.mean(axis=1)  # grey
+    if Xs.ndim != 3:
+        raise DataError(f"'{p}': X_source must hold images [M, h, w], [M, C, h, w] or flat rows, got shape {Xs.shape}")
+    if not np.isfinite(Xs).all():
+        raise DataError(f"'{p}': X_source contains NaN or inf")
+    return _finish_selftaught(spec, Xs, target, test, p.stem)

@@ -23,7 +23,7 @@ from ._config import (
 __all__ = [
     "AdaptConfig", "CompareConfig", "MultitaskConfig", "RunConfig", "load_config", "parse_config",
     "run_compare", "run_adapt", "run_multitask", "run_zeroshot", "markdown_table", "write_results",
-    "run_rank", "run_taxonomy", "run_layers", "run_cluster", "RankConfig", "TaxonomyConfig",
+    "run_rank", "run_taxonomy", "run_layers", "run_cluster", "run_selftaught", "RankConfig", "TaxonomyConfig",
 ]
 
 _LAZY = {
@@ -34,6 +34,7 @@ _LAZY = {
     "run_rank": ("rank", "run_rank"),
     "run_layers": ("layers", "run_layers"),
     "run_cluster": ("cluster", "run_cluster"),
+    "run_selftaught": ("selftaught", "run_selftaught"),
     "run_taxonomy": ("taxonomy", "run_taxonomy"),
     "markdown_table": ("_results", "markdown_table"),
     "write_results": ("_results", "write_results"),

@@ -37,7 +37,7 @@ __all__ = [
     "RunConfig", "CompareConfig", "AdaptConfig", "MultitaskConfig", "ZeroshotConfig", "LayersConfig", "COMMAND_CONFIGS",
     "DataSpec", "BackboneSpec", "MethodSpec", "PretrainSpec", "TrainerSpec", "OutputSpec",
     "ArchitectureSpec", "load_config", "parse_config", "apply_overrides", "read_yaml",
-    "RankConfig", "CandidateSpec", "ValidateSpec", "TaxonomyConfig",
+    "RankConfig", "CandidateSpec", "ValidateSpec", "TaxonomyConfig", "SelftaughtConfig",
 ]
 
 log = logging.getLogger("transferkit")
@@ -429,6 +429,85 @@ class ClusterConfig(RunConfig):
     trainer: ZeroshotTrainer = Field(default_factory=ZeroshotTrainer)
 
 
+class SelftaughtData(CompareData):
+    """``selftaught``: unlabelled source images and a labelled target, few labels per class.
+
+    ``val_per_class`` differs from ``compare``'s: ``None`` (the default) draws no validation
+    split, so every method sees only the ``labels_per_class`` labels and the networks train for
+    ``trainer.max_epochs``; a number draws that many more labels per class, on which the
+    networks (only) early-stop."""
+
+    kind: str = "bsds500"
+    labels_per_class: list[int] = Field(default_factory=lambda: [1, 5, 10, 50])
+
+
+class SelftaughtPretrain(_Strict):
+    """``selftaught``: how ``autoencoder`` and ``simclr`` pretrain the backbone on random
+    patches (of the target's image size) of the unlabelled source images."""
+
+    n_patches: PositiveInt = 20000
+    epochs: PositiveInt = 5
+    batch_size: PositiveInt = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    # per-image contrast normalisation (mean removed, divided by sqrt(variance + 0.01)) of the
+    # source patches and of the target images, for every network (scratch too): photos and
+    # digits then share a scale
+    normalize: bool = True
+
+    @field_validator("lr")
+    @classmethod
+    def _lr(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+
+class ClassifierSpec(_Strict):
+    """``selftaught``: the classifier on fixed features (``raw``, ``pca``, ``sparse_coding``):
+    standardisation, then logistic regression with inverse penalty ``C``; fixed in advance, since
+    a few labels per class leave none to tune it on."""
+
+    C: float = 1.0
+    max_iter: PositiveInt = 3000
+
+    @field_validator("C")
+    @classmethod
+    def _c(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError(f"must be > 0, got {v}")
+        return v
+
+
+class SelftaughtTrainer(TrainerSpec):
+    """Fine-tuning on the target: a fixed number of epochs unless ``data.val_per_class`` draws a
+    validation split to early-stop on (``patience``)."""
+
+    max_epochs: PositiveInt = 50
+    patience: int = 0
+
+
+class SelftaughtConfig(RunConfig):
+    """``transferkit selftaught``: representations learnt on unlabelled source images, used for a
+    labelled target with few labels, against raw pixels, PCA and training from scratch."""
+
+    command: ClassVar[str] = "selftaught"
+    data: SelftaughtData = Field(default_factory=SelftaughtData)
+    pretrain: SelftaughtPretrain = Field(default_factory=SelftaughtPretrain)
+    classifier: ClassifierSpec = Field(default_factory=ClassifierSpec)
+    # the fine-tuning strategy of the pretrained networks (``transferkit methods --family
+    # finetune``); a method's ``params.finetune`` overrides it for that method
+    finetune: MethodSpec = Field(default_factory=lambda: MethodSpec(name="full"))
+    trainer: SelftaughtTrainer = Field(default_factory=SelftaughtTrainer)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _finetune_name(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and isinstance(raw.get("finetune"), str):
+            raw = {**raw, "finetune": {"name": raw["finetune"]}}
+        return raw
+
+
 # ------------------------------------------------------------------- rank and taxonomy
 
 
@@ -577,6 +656,7 @@ class TaxonomyConfig(_Strict):
 COMMAND_CONFIGS: dict[str, type[Any]] = {
     "compare": CompareConfig, "adapt": AdaptConfig, "multitask": MultitaskConfig, "zeroshot": ZeroshotConfig,
     "rank": RankConfig, "taxonomy": TaxonomyConfig, "layers": LayersConfig, "cluster": ClusterConfig,
+    "selftaught": SelftaughtConfig,
 }
 
 #: old spelling -> new key path; accepted with a deprecation message

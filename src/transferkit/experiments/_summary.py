@@ -22,11 +22,12 @@ from ._results import markdown_table
 __all__ = ["summarize", "verdict_columns", "write_report", "describe_rule", "load_samples", "save_samples"]
 
 
-def save_samples(run_dir: Path, values: np.ndarray) -> str:
+def save_samples(run_dir: Path, values: np.ndarray, name: str = "samples.npy") -> str:
     """Per-test-sample values of a run (1/0 correctness, negative squared error ...), kept
-    beside its result so verdicts can use the finite test set's noise too."""
+    beside its result so verdicts can use the finite test set's noise too (``name``: one file
+    per budget when one run directory serves several)."""
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / "samples.npy"
+    path = run_dir / name
     np.save(path, np.asarray(values, np.float32))
     return path.name
 
