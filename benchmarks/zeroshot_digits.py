@@ -48,6 +48,7 @@ import platform
 import time
 
 import numpy as np
+import torch
 
 import transferkit
 from transferkit.data import load_sklearn_digits, load_usps
@@ -105,7 +106,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", choices=["digits", "usps"], default="digits")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: on a shared 2-core machine, 2 threads made the small bilinear models ~18x slower)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     t0 = time.time()
     dom = load_sklearn_digits() if args.data == "digits" else load_usps(split="all")
     X_all = dom.X.reshape(len(dom.X), -1).astype(np.float64)

@@ -34,6 +34,7 @@ import platform
 import time
 
 import numpy as np
+import torch
 from zeroshot_common import embed, encoder, load_amazon_text
 
 import transferkit
@@ -63,7 +64,10 @@ def main() -> None:
     ap.add_argument("--max-per-domain", type=int, default=1000)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--splits", default="U1,U2", help="which unseen-class splits to run (comma-separated)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: on a shared 2-core machine, 2 threads made the small bilinear models ~18x slower)")
     args = ap.parse_args()
+    torch.set_num_threads(args.threads)
     splits = {k: SPLITS[k] for k in args.splits.split(",")}
     t0 = time.time()
     Xs, ys = [], []
