@@ -10,15 +10,18 @@ the loss.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
 
 from ._info import aggregate, assign, indicator, log_cond, mutual_information
+from ._params import check_choice, check_int, check_nonneg
 
 logger = logging.getLogger(__name__)
 
@@ -114,3 +117,39 @@ def co_cluster(
             break
     res.rows = rows
     return res
+
+
+class CoClusterer(ClusterMixin, BaseEstimator):
+    """What the information-theoretic co-clusterers share: the checks of the loop's settings
+    (``n_init``, ``max_iter``, ``tol``, ``init``), the ``n_init`` restarts keeping the run of
+    lowest loss, and the fitted attributes. Subclasses hold the constructor arguments and
+    call :meth:`_fit_best` with one run's recipe."""
+
+    _inits: tuple[str, ...] = ("kmeans", "random")
+
+    def _check_loop(self) -> None:
+        check_int(self.n_init, "n_init")
+        check_int(self.max_iter, "max_iter")
+        check_nonneg(self.tol, "tol")
+        check_choice(self.init, "init", self._inits)
+
+    def _fit_best(self, run: Callable[[np.random.Generator], CoClusterResult]) -> CoClusterResult:
+        """``n_init`` runs from one generator seeded by ``random_state``; the first run of
+        lowest final loss is kept and its partitions stored (``labels_``: the first row set,
+        ``feature_labels_``, ``objective_history_``, ``loss_``, ``n_iter_``)."""
+        rng = np.random.default_rng(self.random_state)
+        best = None
+        for _ in range(self.n_init):
+            res = run(rng)
+            if best is None or res.loss < best.loss:
+                best = res
+        assert best is not None
+        self.labels_ = best.rows[0]
+        self.feature_labels_ = best.cols
+        self.objective_history_ = np.asarray(best.history)
+        self.loss_ = best.loss
+        self.n_iter_ = best.n_iter
+        return best
+
+    def fit_predict(self, X: Any, y: Any = None, *, aux: Any = None) -> np.ndarray:
+        return self.fit(X, aux=aux).labels_

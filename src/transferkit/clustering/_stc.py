@@ -6,21 +6,20 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
 
 from .._registry import register
 from ..exceptions import DataError
-from ._core import co_cluster
+from ._core import CoClusterer, co_cluster
 from ._info import check_counts, check_k, indicator, joint
-from ._params import check_choice, check_int, check_nonneg
+from ._params import check_nonneg
 
 __all__ = ["SelfTaughtClustering"]
 
 
 @register("clustering", "stc")
-class SelfTaughtClustering(ClusterMixin, BaseEstimator):
+class SelfTaughtClustering(CoClusterer):
     """Self-taught clustering: co-cluster the target and unlabelled auxiliary data with shared
     feature clusters.
 
@@ -77,12 +76,11 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
 
+    _inits = ("aux", "kmeans", "random")
+
     def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> SelfTaughtClustering:
-        check_int(self.n_init, "n_init")
-        check_int(self.max_iter, "max_iter")
-        check_nonneg(self.tol, "tol")
+        self._check_loop()
         lam = check_nonneg(self.lam, "lam")
-        check_choice(self.init, "init", ("aux", "kmeans", "random"))
         if aux is None:
             raise DataError("SelfTaughtClustering.fit needs the auxiliary data: fit(X, aux=Y)")
         M = check_counts(X, "X")
@@ -98,30 +96,19 @@ class SelfTaughtClustering(ClusterMixin, BaseEstimator):
         ka = self.n_clusters if self.n_aux_clusters is None else self.n_aux_clusters
         ka = check_k(ka, "n_aux_clusters", A.shape[0], "samples in aux")
         kf = check_k(self.n_feature_clusters, "n_feature_clusters", M.shape[1], "features")
-        rng = np.random.default_rng(self.random_state)
         mats = [joint(M), joint(A)]
-        best = None
-        for _ in range(self.n_init):
+
+        def run(rng: np.random.Generator):
             start_rows, start_cols = None, None
             if self.init == "aux":
                 start_rows, start_cols = _aux_start(mats, k, ka, kf, self.max_iter, self.tol, rng)
-            res = co_cluster(mats, [1.0, lam], [k, ka], kf,
-                             init="kmeans" if self.init == "aux" else self.init,
-                             max_iter=self.max_iter, tol=self.tol, rng=rng,
-                             start_rows=start_rows, start_cols=start_cols)
-            if best is None or res.loss < best.loss:
-                best = res
-        assert best is not None
-        self.labels_ = best.rows[0]
-        self.aux_labels_ = best.rows[1]
-        self.feature_labels_ = best.cols
-        self.objective_history_ = np.asarray(best.history)
-        self.loss_ = best.loss
-        self.n_iter_ = best.n_iter
-        return self
+            return co_cluster(mats, [1.0, lam], [k, ka], kf,
+                              init="kmeans" if self.init == "aux" else self.init,
+                              max_iter=self.max_iter, tol=self.tol, rng=rng,
+                              start_rows=start_rows, start_cols=start_cols)
 
-    def fit_predict(self, X: Any, y: Any = None, *, aux: Any = None) -> np.ndarray:
-        return self.fit(X, aux=aux).labels_
+        self.aux_labels_ = self._fit_best(run).rows[1]
+        return self
 
 
 def _aux_start(mats: list[Any], k: int, ka: int, kf: int, max_iter: int, tol: float,
