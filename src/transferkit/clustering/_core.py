@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
 
-from ._info import aggregate, assign, indicator, log_cond, mutual_information
+from ._info import Entries, assign, log_cond, mutual_information
 from ._params import check_choice, check_int, check_nonneg
 
 logger = logging.getLogger(__name__)
@@ -39,11 +39,11 @@ class CoClusterResult:
         return self.history[-1]
 
 
-def total_loss(mats: list[Any], mis: list[float], weights: list[float], rows: list[np.ndarray],
+def total_loss(entries: list[Entries], mis: list[float], weights: list[float], rows: list[np.ndarray],
                ks: list[int], cols: np.ndarray, kf: int) -> float:
     out = 0.0
-    for P, mi, w, r, k in zip(mats, mis, weights, rows, ks):
-        out += w * (mi - mutual_information(aggregate(P, r, k, cols, kf)))
+    for E, mi, w, r, k in zip(entries, mis, weights, rows, ks):
+        out += w * (mi - mutual_information(E.block(r, k, cols, kf)))
     return out
 
 
@@ -83,26 +83,25 @@ def co_cluster(
         cols = init_labels(stacked, kf, init, rng)
     else:
         cols = np.asarray(start_cols)
+    entries = [Entries(P) for P in mats]
     res = CoClusterResult(rows, cols)
-    res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
+    res.history.append(total_loss(entries, mis, weights, rows, ks, cols, kf))
     for it in range(max_iter):
         start = res.history[-1]
         changed = False
-        for i, (P, k) in enumerate(zip(mats, ks)):
-            C = aggregate(P, rows[i], k, cols, kf)
-            mass = P @ indicator(cols, kf)  # p(row, column cluster), n x kf
-            mass = np.asarray(mass.todense()) if sp.issparse(mass) else np.asarray(mass)
+        for i, (E, k) in enumerate(zip(entries, ks)):
+            C = E.block(rows[i], k, cols, kf)
+            mass = E.row_mass(cols, kf)  # p(row, column cluster), n x kf
             new = assign(mass, log_cond(C, axis=1).T, rows[i])
             changed |= bool(np.any(new != rows[i]))
             rows[i] = new
-            res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
+            res.history.append(total_loss(entries, mis, weights, rows, ks, cols, kf))
         score = np.zeros((cols.shape[0], kf))
-        for P, w, r, k in zip(mats, weights, rows, ks):
+        for E, w, r, k in zip(entries, weights, rows, ks):
             if w == 0:
                 continue
-            C = aggregate(P, r, k, cols, kf)
-            mass = P.T @ indicator(r, k)  # p(column, row cluster), m x k
-            mass = np.asarray(mass.todense()) if sp.issparse(mass) else np.asarray(mass)
+            C = E.block(r, k, cols, kf)
+            mass = E.col_mass(r, k)  # p(column, row cluster), m x k
             score += w * (mass @ log_cond(C, axis=0))
         best = np.argmax(score, axis=1)
         idx = np.arange(cols.shape[0])
@@ -110,7 +109,7 @@ def co_cluster(
         changed |= bool(np.any(new_cols != cols))
         cols = new_cols
         res.cols = cols
-        res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
+        res.history.append(total_loss(entries, mis, weights, rows, ks, cols, kf))
         res.n_iter = it + 1
         logger.debug("co-clustering iteration %d: loss %.6g", it + 1, res.history[-1])
         if not changed or start - res.history[-1] <= tol * max(abs(start), 1e-300):
