@@ -33,7 +33,7 @@ def test_matched_correctness_averages_to_the_cluster_accuracy():
 def test_cluster_command_on_arrays_with_verdicts_against_the_target_alone(tmp_path, capsys):
     out = tmp_path / "out"
     args = ["cluster", "-o", str(out), "--no-progress", "data.kind=arrays", f"data.path={_counts(tmp_path)}",
-            "methods=[stc, kmeans]", "trainer.seeds=[0, 1]"]
+            "methods=[{name: stc, params: {lam: 1.0}}, kmeans]", "trainer.seeds=[0, 1]"]
     assert main(args) == 0
     res = json.loads((out / "results.json").read_text())
     rows = {r["method"]: r for r in res["summary"]}
@@ -52,12 +52,14 @@ def test_cluster_command_refuses_auxiliary_data_with_other_features(tmp_path, ca
 
 def test_cluster_command_on_20_newsgroups(tmp_path, data_root):
     out = tmp_path / "out"
-    assert main(["cluster", "-o", str(out), "--no-progress", f"data.root={data_root}", "methods=[stc]",
+    assert main(["cluster", "-o", str(out), "--no-progress", f"data.root={data_root}",
+                 "methods=[{name: stc, params: {lam: 1.0}}]",
                  "trainer.seeds=[0]"]) == 0
     rows = {r["method"]: r for r in json.loads((out / "results.json").read_text())["summary"]}
     assert rows["stc"]["accuracy_mean"] > 0.8  # the shared vocabulary carries the topics
 
 
+@pytest.mark.slow  # matplotlib and eight small fits per seed: a few seconds on a loaded machine
 def test_cluster_report_draws_the_lambda_sweep_and_the_co_cluster_structure(tmp_path):
     """stc without a lam picks it per seed by stability among trainer.lambdas; the report
     references the metrics-against-lambda figure and the reordered co-cluster matrix."""

@@ -79,6 +79,7 @@ def _run_one(ctx: _Context, payload: dict) -> dict:
     runs_dir = Path(ctx.out) / "runs"
     data = ctx.data
     params = {"n_clusters": len(np.unique(data.y)), **spec.params}
+    params.pop("random_state", None)  # the run's seed sets it
     sweep = None
     t0 = time.perf_counter()
     with PeakMemory() as mem:
