@@ -187,7 +187,8 @@ def _structure_figure(out: Path, data: Any, run: dict, max_rows: int = 1000) -> 
     ax_c.set_xticks([])
     ax_c.set_ylabel("target samples, ordered by cluster")
     ax_c.set_title("class", fontsize=8)
-    ax.imshow(np.sqrt(M), aspect="auto", cmap="Greys", interpolation="nearest")
+    top = np.sqrt(np.percentile(M[M > 0], 95)) if np.any(M > 0) else 1.0  # sparse rows stay visible
+    ax.imshow(np.sqrt(M), aspect="auto", cmap="Greys", interpolation="nearest", vmin=0, vmax=top)
     for b in np.flatnonzero(np.diff(rows[keep])) + 0.5:
         ax.axhline(b, color="C3", lw=1)
     for b in np.flatnonzero(np.diff(cols[c_order])) + 0.5:
