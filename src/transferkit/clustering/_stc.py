@@ -42,18 +42,19 @@ class SelfTaughtClustering(CoClusterer):
         n_aux_clusters: auxiliary clusters ``|Y~|`` (default: ``n_clusters``).
         lam: the trade-off ``lambda >= 0`` (default 1, our choice; see
             :func:`select_lambda` for a label-free choice).
-        init: ``"aux"`` (our default): co-cluster the auxiliary data alone first
+        init: ``"both"`` (our default): each restart runs the ``"aux"`` start and the
+            ``"kmeans"`` start and keeps the one of lower ``J`` (twice the cost of one start; the
+            choice reads the objective only, never a label; with the same seed its ``J`` is never
+            above ``"aux"``'s). ``"aux"``: co-cluster the auxiliary data alone first
             (information-theoretic co-clustering from k-means starts), keep its feature and
             auxiliary clusters, and start the target clusters with k-means on the target rows'
             square-rooted feature-cluster profiles ``sqrt(p(Z~|x))``, so the small target starts
-            from the auxiliary data's feature clusters; on 100-document 20 Newsgroups targets
-            this beat both other starts. ``"kmeans"`` or ``"random"``: as in
+            from the auxiliary data's feature clusters. ``"kmeans"`` or ``"random"``: as in
             :class:`InformationTheoreticCoClustering`, for every partition at once (``"kmeans"``
-            starts the target exactly as the target-only baseline does). ``"both"``: each restart
-            runs the ``"aux"`` and the ``"kmeans"`` start and keeps the one of lower ``J`` (twice
-            the cost; the choice reads the objective only, never a label). Which start wins
-            depends on the data: on Office-Caltech10 SURF pairs the ``"aux"`` start does worse
-            than ``"kmeans"`` (``docs/cluster_benchmarks.md``).
+            starts the target exactly as the target-only baseline does). Which single start is
+            better depends on the data (``"aux"`` on 100-document 20 Newsgroups targets,
+            ``"kmeans"`` on Office-Caltech10 SURF pairs); ``"both"`` was at least as good as
+            either on both (``docs/cluster_benchmarks.md``).
         n_init, max_iter, tol, random_state: as in
             :class:`InformationTheoreticCoClustering`; with ``n_init > 1`` the run with the
             lowest ``J`` is kept.
@@ -68,7 +69,7 @@ class SelfTaughtClustering(CoClusterer):
     """
 
     def __init__(self, n_clusters: int = 2, *, n_feature_clusters: int = 32,
-                 n_aux_clusters: int | None = None, lam: float = 1.0, init: str = "aux",
+                 n_aux_clusters: int | None = None, lam: float = 1.0, init: str = "both",
                  n_init: int = 1, max_iter: int = 50, tol: float = 1e-6,
                  random_state: int | None = None):
         self.n_clusters = n_clusters
