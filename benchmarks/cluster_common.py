@@ -41,20 +41,22 @@ def load_mat(path: Path, x_key: str, y_key: str) -> tuple[sp.csr_matrix, np.ndar
     return sp.csr_matrix(m[x_key], dtype=np.float64), np.asarray(m[y_key]).ravel()
 
 
-def methods(k: int, seed: int, n_feature_clusters: int, n_aux_clusters: int | None = None):
-    """name -> a function (X, aux) -> labels. ``stc+sel`` picks lambda by stability first."""
+def methods(k: int, seed: int, n_feature_clusters: int, n_aux_clusters: int | None = None,
+            init: str = "aux"):
+    """name -> a function (X, aux) -> labels. ``stc+sel`` picks lambda by stability first;
+    ``init``: self-taught clustering's start."""
 
     def stc(lam):
         return lambda X, A: SelfTaughtClustering(
             k, n_feature_clusters=n_feature_clusters, n_aux_clusters=n_aux_clusters, lam=lam,
-            random_state=seed).fit_predict(X, aux=A)
+            init=init, random_state=seed).fit_predict(X, aux=A)
 
     def stc_selected(X, A):
         sel = select_lambda(X, A, LAMBDAS, n_runs=3, random_state=seed, n_clusters=k,
                             n_feature_clusters=n_feature_clusters,
-                            n_aux_clusters=n_aux_clusters)
+                            n_aux_clusters=n_aux_clusters, init=init)
         return SelfTaughtClustering(k, n_feature_clusters=n_feature_clusters,
-                                    n_aux_clusters=n_aux_clusters, lam=sel.lam,
+                                    n_aux_clusters=n_aux_clusters, lam=sel.lam, init=init,
                                     random_state=seed).fit_predict(X, aux=A), sel.lam
 
     return {
@@ -69,10 +71,10 @@ def methods(k: int, seed: int, n_feature_clusters: int, n_aux_clusters: int | No
     }
 
 
-def run_methods(X, y, A, k, seed, n_feature_clusters, skip=(), n_aux_clusters=None):
+def run_methods(X, y, A, k, seed, n_feature_clusters, skip=(), n_aux_clusters=None, init="aux"):
     """One row per method: accuracy, NMI, entropy, seconds (and the chosen lambda)."""
     out = {}
-    for name, fn in methods(k, seed, n_feature_clusters, n_aux_clusters).items():
+    for name, fn in methods(k, seed, n_feature_clusters, n_aux_clusters, init).items():
         if name in skip:
             continue
         t = time.perf_counter()

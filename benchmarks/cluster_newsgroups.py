@@ -16,7 +16,7 @@ initialisations. The table: mean over seeds of the per-seed mean over the 4 dire
 with a 95% t interval over seeds.
 
     nice -n 5 python benchmarks/cluster_newsgroups.py [--root ../shared/data] [--seeds 3]
-        [--sizes small,full] [--no-select]
+        [--sizes small,full] [--no-select] [--init aux|kmeans|both] [--stc-only]
 """
 
 from __future__ import annotations
@@ -39,8 +39,13 @@ def main() -> None:
     ap.add_argument("--feature-clusters", type=int, default=32)
     ap.add_argument("--sizes", default="small,full", help="which targets: small, full or both")
     ap.add_argument("--no-select", action="store_true", help="skip the lambda selection")
+    ap.add_argument("--init", default="aux", choices=("aux", "kmeans", "both"),
+                    help="self-taught clustering's start")
+    ap.add_argument("--stc-only", action="store_true", help="run self-taught clustering only")
     args = ap.parse_args()
-    skip = ("stc (lam by stability)",) if args.no_select else ()
+    skip: tuple[str, ...] = ("stc (lam by stability)",) if args.no_select else ()
+    if args.stc_only:
+        skip += ("itcc (target only)", "k-means (target only)", "spectral co-clustering")
     logging.basicConfig(level=logging.WARNING)
     root = default_root().__class__(args.root) / "newsgroup_malsar"
     data = {}
@@ -60,7 +65,8 @@ def main() -> None:
                         idx = np.random.default_rng(seed).choice(X.shape[0], args.small,
                                                                  replace=False)
                         X, y = X[idx], y[idx]
-                    res = run_methods(X, y, A, 2, seed, args.feature_clusters, skip=skip)
+                    res = run_methods(X, y, A, 2, seed, args.feature_clusters, skip=skip,
+                                      init=args.init)
                     for name, r in res.items():
                         for key in ("acc", "nmi", "ent", "sec"):
                             per_task[name][key].append(r[key])

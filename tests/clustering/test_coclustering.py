@@ -171,3 +171,17 @@ def test_registered_in_the_clustering_family():
     assert {"stc", "itcc", "kmeans", "spectral_cocluster"} <= names
     est = transferkit.create("clustering", "stc", n_clusters=3, lam=0.5)
     assert isinstance(est, SelfTaughtClustering) and est.lam == 0.5
+
+
+def test_stc_init_both_keeps_the_lower_objective_of_the_two_starts():
+    """Each restart of init="both" runs the aux start (drawn first, as init="aux" draws it) and
+    then a k-means start, and keeps the lower J: never above init="aux" with the same seed."""
+    for seed in range(3):
+        X, Y = _counts(25, 12, seed, 0.4), _counts(40, 12, seed + 7, 0.4)
+        kw = dict(n_feature_clusters=3, lam=1.0, random_state=seed)
+        aux = SelfTaughtClustering(2, init="aux", **kw).fit(X, aux=Y)
+        both = SelfTaughtClustering(2, init="both", **kw).fit(X, aux=Y)
+        assert both.loss_ <= aux.loss_ + 1e-12
+        assert np.all(np.diff(both.objective_history_) <= 1e-12)
+    with pytest.raises(ConfigError, match="init must be one of"):
+        SelfTaughtClustering(2, init="best").fit(X, aux=Y)

@@ -33,7 +33,7 @@ def test_matched_correctness_averages_to_the_cluster_accuracy():
 def test_cluster_command_on_arrays_with_verdicts_against_the_target_alone(tmp_path, capsys):
     out = tmp_path / "out"
     args = ["cluster", "-o", str(out), "--no-progress", "data.kind=arrays", f"data.path={_counts(tmp_path)}",
-            "methods=[stc, kmeans]", "trainer.seeds=[0, 1]"]
+            "methods=[{name: stc, params: {lam: 1.0}}, kmeans]", "trainer.seeds=[0, 1]"]
     assert main(args) == 0
     res = json.loads((out / "results.json").read_text())
     rows = {r["method"]: r for r in res["summary"]}
@@ -52,7 +52,41 @@ def test_cluster_command_refuses_auxiliary_data_with_other_features(tmp_path, ca
 
 def test_cluster_command_on_20_newsgroups(tmp_path, data_root):
     out = tmp_path / "out"
-    assert main(["cluster", "-o", str(out), "--no-progress", f"data.root={data_root}", "methods=[stc]",
+    assert main(["cluster", "-o", str(out), "--no-progress", f"data.root={data_root}",
+                 "methods=[{name: stc, params: {lam: 1.0}}]",
                  "trainer.seeds=[0]"]) == 0
     rows = {r["method"]: r for r in json.loads((out / "results.json").read_text())["summary"]}
     assert rows["stc"]["accuracy_mean"] > 0.8  # the shared vocabulary carries the topics
+
+
+@pytest.mark.slow  # matplotlib and eight small fits per seed: a few seconds on a loaded machine
+def test_cluster_report_draws_the_lambda_sweep_and_the_co_cluster_structure(tmp_path):
+    """stc without a lam picks it per seed by stability among trainer.lambdas; the report
+    references the metrics-against-lambda figure and the reordered co-cluster matrix."""
+    out = tmp_path / "out"
+    args = ["cluster", "-o", str(out), "--no-progress", "data.kind=arrays", f"data.path={_counts(tmp_path)}",
+            "methods=[stc, {name: stc, label: stc_lam1, params: {lam: 1.0}}]", "trainer.seeds=[0, 1]",
+            "trainer.lambdas=[0.5, 2.0]", "trainer.lambda_runs=2"]
+    assert main(args) == 0
+    res = json.loads((out / "results.json").read_text())
+    report = (out / "report.md").read_text()
+    assert res["figures"] == ["figures/lambda_sweep.png", "figures/co_clusters.png"]
+    for fig in res["figures"]:
+        assert (out / fig).stat().st_size > 5000 and f"]({fig})" in report
+    selected = [r for r in res["runs"] if r["method"] == "stc"]
+    assert len(selected) == 2
+    for r in selected:
+        sweep = r["lambda_sweep"]
+        assert sweep["lambdas"] == [0.5, 2.0] and r["lam"] == sweep["chosen"] in (0.5, 2.0)
+        assert sweep["stability"][sweep["lambdas"].index(r["lam"])] == max(sweep["stability"])
+        assert len(sweep["accuracy"]) == len(sweep["nmi"]) == len(sweep["entropy"]) == 2
+        assert f"stc seed {r['seed']}: λ = {r['lam']:g}" in report
+    fixed = [r for r in res["runs"] if r["method"] == "stc_lam1"]
+    assert all(r["lam"] == 1.0 and r["lambda_sweep"] is None for r in fixed)
+
+
+def test_cluster_config_refuses_bad_lambdas(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["cluster", "-o", str(out), "data.kind=arrays", f"data.path={_counts(tmp_path)}",
+                 "trainer.lambdas=[0, 1]"]) == 2
+    assert "every lambda must be a finite number > 0" in capsys.readouterr().err and not out.exists()

@@ -10,15 +10,18 @@ the loss.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.preprocessing import normalize
 
-from ._info import aggregate, assign, indicator, log_cond, mutual_information
+from ._info import Entries, assign, log_cond, mutual_information
+from ._params import check_choice, check_int, check_nonneg
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +39,11 @@ class CoClusterResult:
         return self.history[-1]
 
 
-def total_loss(mats: list[Any], mis: list[float], weights: list[float], rows: list[np.ndarray],
+def total_loss(entries: list[Entries], mis: list[float], weights: list[float], rows: list[np.ndarray],
                ks: list[int], cols: np.ndarray, kf: int) -> float:
     out = 0.0
-    for P, mi, w, r, k in zip(mats, mis, weights, rows, ks):
-        out += w * (mi - mutual_information(aggregate(P, r, k, cols, kf)))
+    for E, mi, w, r, k in zip(entries, mis, weights, rows, ks):
+        out += w * (mi - mutual_information(E.block(r, k, cols, kf)))
     return out
 
 
@@ -80,26 +83,25 @@ def co_cluster(
         cols = init_labels(stacked, kf, init, rng)
     else:
         cols = np.asarray(start_cols)
+    entries = [Entries(P) for P in mats]
     res = CoClusterResult(rows, cols)
-    res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
+    res.history.append(total_loss(entries, mis, weights, rows, ks, cols, kf))
     for it in range(max_iter):
         start = res.history[-1]
         changed = False
-        for i, (P, k) in enumerate(zip(mats, ks)):
-            C = aggregate(P, rows[i], k, cols, kf)
-            mass = P @ indicator(cols, kf)  # p(row, column cluster), n x kf
-            mass = np.asarray(mass.todense()) if sp.issparse(mass) else np.asarray(mass)
+        for i, (E, k) in enumerate(zip(entries, ks)):
+            C = E.block(rows[i], k, cols, kf)
+            mass = E.row_mass(cols, kf)  # p(row, column cluster), n x kf
             new = assign(mass, log_cond(C, axis=1).T, rows[i])
             changed |= bool(np.any(new != rows[i]))
             rows[i] = new
-            res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
+            res.history.append(total_loss(entries, mis, weights, rows, ks, cols, kf))
         score = np.zeros((cols.shape[0], kf))
-        for P, w, r, k in zip(mats, weights, rows, ks):
+        for E, w, r, k in zip(entries, weights, rows, ks):
             if w == 0:
                 continue
-            C = aggregate(P, r, k, cols, kf)
-            mass = P.T @ indicator(r, k)  # p(column, row cluster), m x k
-            mass = np.asarray(mass.todense()) if sp.issparse(mass) else np.asarray(mass)
+            C = E.block(r, k, cols, kf)
+            mass = E.col_mass(r, k)  # p(column, row cluster), m x k
             score += w * (mass @ log_cond(C, axis=0))
         best = np.argmax(score, axis=1)
         idx = np.arange(cols.shape[0])
@@ -107,10 +109,46 @@ def co_cluster(
         changed |= bool(np.any(new_cols != cols))
         cols = new_cols
         res.cols = cols
-        res.history.append(total_loss(mats, mis, weights, rows, ks, cols, kf))
+        res.history.append(total_loss(entries, mis, weights, rows, ks, cols, kf))
         res.n_iter = it + 1
         logger.debug("co-clustering iteration %d: loss %.6g", it + 1, res.history[-1])
         if not changed or start - res.history[-1] <= tol * max(abs(start), 1e-300):
             break
     res.rows = rows
     return res
+
+
+class CoClusterer(ClusterMixin, BaseEstimator):
+    """What the information-theoretic co-clusterers share: the checks of the loop's settings
+    (``n_init``, ``max_iter``, ``tol``, ``init``), the ``n_init`` restarts keeping the run of
+    lowest loss, and the fitted attributes. Subclasses hold the constructor arguments and
+    call :meth:`_fit_best` with one run's recipe."""
+
+    _inits: tuple[str, ...] = ("kmeans", "random")
+
+    def _check_loop(self) -> None:
+        check_int(self.n_init, "n_init")
+        check_int(self.max_iter, "max_iter")
+        check_nonneg(self.tol, "tol")
+        check_choice(self.init, "init", self._inits)
+
+    def _fit_best(self, run: Callable[[np.random.Generator], CoClusterResult]) -> CoClusterResult:
+        """``n_init`` runs from one generator seeded by ``random_state``; the first run of
+        lowest final loss is kept and its partitions stored (``labels_``: the first row set,
+        ``feature_labels_``, ``objective_history_``, ``loss_``, ``n_iter_``)."""
+        rng = np.random.default_rng(self.random_state)
+        best = None
+        for _ in range(self.n_init):
+            res = run(rng)
+            if best is None or res.loss < best.loss:
+                best = res
+        assert best is not None
+        self.labels_ = best.rows[0]
+        self.feature_labels_ = best.cols
+        self.objective_history_ = np.asarray(best.history)
+        self.loss_ = best.loss
+        self.n_iter_ = best.n_iter
+        return best
+
+    def fit_predict(self, X: Any, y: Any = None, *, aux: Any = None) -> np.ndarray:
+        return self.fit(X, aux=aux).labels_

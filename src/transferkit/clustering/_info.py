@@ -67,6 +67,39 @@ def aggregate(P: Any, rows: np.ndarray, k: int, cols: np.ndarray, kf: int) -> np
     return np.asarray(out.todense() if sp.issparse(out) else out)
 
 
+class Entries:
+    """A joint distribution as its non-zero entries ``(row, column, value)``: every cluster
+    statistic the co-clusterers need is then one ``np.bincount`` over the entries (no sparse
+    matrix is built per step)."""
+
+    def __init__(self, P: Any):
+        if sp.issparse(P):
+            C = sp.coo_matrix(P)
+            r, c, v = C.row, C.col, C.data
+        else:
+            P = np.asarray(P)
+            r, c = np.nonzero(P)
+            v = P[r, c]
+        keep = v != 0
+        self.row, self.col, self.value = r[keep].astype(np.int64), c[keep].astype(np.int64), v[keep]
+        self.shape = P.shape
+
+    def block(self, rows: np.ndarray, k: int, cols: np.ndarray, kf: int) -> np.ndarray:
+        """``p(row cluster, column cluster)``, dense ``k x kf`` (as :func:`aggregate`)."""
+        idx = rows[self.row] * kf + cols[self.col]
+        return np.bincount(idx, weights=self.value, minlength=k * kf).reshape(k, kf)
+
+    def row_mass(self, cols: np.ndarray, kf: int) -> np.ndarray:
+        """``p(row, column cluster)``, dense ``n x kf``."""
+        idx = self.row * kf + cols[self.col]
+        return np.bincount(idx, weights=self.value, minlength=self.shape[0] * kf).reshape(-1, kf)
+
+    def col_mass(self, rows: np.ndarray, k: int) -> np.ndarray:
+        """``p(column, row cluster)``, dense ``m x k``."""
+        idx = self.col * k + rows[self.row]
+        return np.bincount(idx, weights=self.value, minlength=self.shape[1] * k).reshape(-1, k)
+
+
 def log_cond(C: np.ndarray, axis: int) -> np.ndarray:
     """``log`` of ``C`` normalised along ``axis`` (``axis=1``: each row sums to one), with
     :data:`_LOG0` where the probability is zero (an empty cluster or an absent pair)."""

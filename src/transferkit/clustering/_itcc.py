@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin
-
 from .._registry import register
-from ._core import co_cluster
+from ._core import CoClusterer, co_cluster
 from ._info import check_counts, check_k, joint
-from ._params import check_choice, check_int, check_nonneg
 
 __all__ = ["InformationTheoreticCoClustering"]
 
 
 @register("clustering", "itcc")
-class InformationTheoreticCoClustering(ClusterMixin, BaseEstimator):
+class InformationTheoreticCoClustering(CoClusterer):
     """Information-theoretic co-clustering of a count matrix: the no-transfer baseline.
 
     Dhillon, Mallela & Modha, "Information-Theoretic Co-clustering", KDD 2003: rows ``X`` and
@@ -61,28 +57,11 @@ class InformationTheoreticCoClustering(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> InformationTheoreticCoClustering:
-        check_int(self.n_init, "n_init")
-        check_int(self.max_iter, "max_iter")
-        check_nonneg(self.tol, "tol")
-        check_choice(self.init, "init", ("kmeans", "random"))
+        self._check_loop()
         M = check_counts(X, "X")
         k = check_k(self.n_clusters, "n_clusters", M.shape[0], "samples in X")
         kf = check_k(self.n_feature_clusters, "n_feature_clusters", M.shape[1], "features in X")
-        rng = np.random.default_rng(self.random_state)
         P = joint(M)
-        best = None
-        for _ in range(self.n_init):
-            res = co_cluster([P], [1.0], [k], kf, init=self.init, max_iter=self.max_iter,
-                             tol=self.tol, rng=rng)
-            if best is None or res.loss < best.loss:
-                best = res
-        assert best is not None
-        self.labels_ = best.rows[0]
-        self.feature_labels_ = best.cols
-        self.objective_history_ = np.asarray(best.history)
-        self.loss_ = best.loss
-        self.n_iter_ = best.n_iter
+        self._fit_best(lambda rng: co_cluster([P], [1.0], [k], kf, init=self.init,
+                                              max_iter=self.max_iter, tol=self.tol, rng=rng))
         return self
-
-    def fit_predict(self, X: Any, y: Any = None, *, aux: Any = None) -> np.ndarray:
-        return self.fit(X, aux=aux).labels_

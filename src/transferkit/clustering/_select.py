@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,11 +19,13 @@ __all__ = ["LambdaSelection", "select_lambda"]
 
 @dataclass(frozen=True)
 class LambdaSelection:
-    """The chosen ``lam`` and, for every candidate, its stability and mean final loss."""
+    """The chosen ``lam`` and, for every candidate, its stability, mean final loss and the
+    target partitions of its ``n_runs`` fits (one label array per run)."""
 
     lam: float
     stability: dict[float, float]
     loss: dict[float, float]
+    partitions: dict[float, list[np.ndarray]] = field(default_factory=dict)
 
 
 def select_lambda(X: Any, aux: Any, lambdas: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 4.0), *,
@@ -49,6 +51,7 @@ def select_lambda(X: Any, aux: Any, lambdas: Sequence[float] = (0.25, 0.5, 1.0, 
     seeds = np.random.default_rng(random_state).integers(0, 2**31 - 1, size=n_runs)
     stability: dict[float, float] = {}
     losses: dict[float, float] = {}
+    partitions: dict[float, list[np.ndarray]] = {}
     for lam in lambdas:
         parts, ls = [], []
         for s in seeds:
@@ -58,5 +61,6 @@ def select_lambda(X: Any, aux: Any, lambdas: Sequence[float] = (0.25, 0.5, 1.0, 
         stability[float(lam)] = float(np.mean(
             [adjusted_rand_score(a, b) for a, b in itertools.combinations(parts, 2)]))
         losses[float(lam)] = float(np.mean(ls))
+        partitions[float(lam)] = parts
     best = max(sorted(stability), key=lambda v: (stability[v], -v))
-    return LambdaSelection(best, stability, losses)
+    return LambdaSelection(best, stability, losses, partitions)

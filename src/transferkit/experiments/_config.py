@@ -421,12 +421,33 @@ class ClusterData(DataSpec):
     kind: str = "newsgroups"
 
 
+class ClusterTrainer(ZeroshotTrainer):
+    # self-taught clustering without a ``lam`` in its params: lam chosen per seed among
+    # ``lambdas`` by clustering stability over ``lambda_runs`` restarts (no target label)
+    lambdas: list[float] = Field(default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0], min_length=1)
+    lambda_runs: PositiveInt = 3
+
+    @field_validator("lambdas")
+    @classmethod
+    def _lambdas(cls, v: list[float]) -> list[float]:
+        if any(not (x > 0 and x < float("inf")) for x in v):  # nan fails too
+            raise ValueError(f"every lambda must be a finite number > 0, got {v}")
+        return sorted(set(v))
+
+    @field_validator("lambda_runs")
+    @classmethod
+    def _runs(cls, v: int) -> int:
+        if v < 2:
+            raise ValueError(f"lambda_runs must be >= 2 (stability compares pairs of runs), got {v}")
+        return v
+
+
 class ClusterConfig(RunConfig):
     """``transferkit cluster``: self-taught clustering against clustering the target alone."""
 
     command: ClassVar[str] = "cluster"
     data: ClusterData = Field(default_factory=ClusterData)
-    trainer: ZeroshotTrainer = Field(default_factory=ZeroshotTrainer)
+    trainer: ClusterTrainer = Field(default_factory=ClusterTrainer)
 
 
 class SelftaughtData(CompareData):
