@@ -67,6 +67,8 @@ class ManifoldAlignment(FeatureTransfer, BaseEstimator):
     """
 
     _name = "ManifoldAlignment"
+    #: source and target may have different features (read by the runners)
+    _heterogeneous = True
     _sparse_ok = True
     _need_target_labels = True
 
