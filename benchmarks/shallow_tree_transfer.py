@@ -205,6 +205,7 @@ def main() -> None:
     print("|---|" + "---:|" * len(cols))
     pairs = list(dict.fromkeys(keys))
     allrows: dict[str, list] = {c: [] for c in cols}
+    adapt_rows: dict[str, list] = {c: [] for c in cols}
     agree_all: dict[str, list] = {c: [] for c in cols}
     for pair in pairs:
         idx = [i for i, k in enumerate(keys) if k == pair]
@@ -218,10 +219,13 @@ def main() -> None:
                 th = np.mean([100 * np.mean(theirs[i][ck] == ours[i][1]) for i in idx])
                 same = [100 * np.mean(theirs[i][ck] == ours[i][0][c]) for i in idx]
                 agree_all[c] += same
+                adapt_rows[c].append(th)
                 cell += f" [{th:.1f}; {np.mean(same):.0f}%]"
             cells.append(cell)
         print(f"| {pair} | " + " | ".join(cells) + " |")
-    print("| mean | " + " | ".join(f"{np.mean(allrows[c]):.1f}" for c in cols) + " |")
+    print("| mean | " + " | ".join(f"{np.mean(allrows[c]):.1f}" + (
+        f" [{np.mean(adapt_rows[c]):.1f}; {np.mean(agree_all[c]):.0f}%]" if adapt_rows[c] else "")
+        for c in cols) + " |")
     if theirs is not None:
         st = {k: sum(r["strut_stats"][k] for r in theirs) for k in theirs[0]["strut_stats"]}
         print()
