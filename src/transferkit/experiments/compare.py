@@ -495,7 +495,7 @@ def _summarize(runs: list[dict], cfg: CompareConfig, out: Path, level: float,
 
 def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figures: list[str]) -> str:
     intro = [
-        f"Data: `{cfg.data.kind}`; backbone: `{cfg.backbone.name}`"
+        f"Data: `{cfg.data.kind}`" + ("" if info.get("heterogeneous") else f"; backbone: `{cfg.backbone.name}`")
         + (" (pretrained weights)" if info.get("pretrained_backbone") else "") + f"; seeds: {info.get('seeds')}"
         + (f" (trainer.seeds: auto, looks at {info['sequential_plan']['looks']} seeds, each at interval level "
            f"{info['sequential_plan']['level_per_look']:.4f}"
