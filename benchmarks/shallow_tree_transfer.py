@@ -257,6 +257,10 @@ def main() -> None:
                 v = np.asarray(agree_all[c])
                 print(f"  {names[c]}: min {v.min():.1f}, mean {v.mean():.1f}, "
                       f"{int(np.sum(v == 100))} of {v.size} runs identical")
+                if c == "tree_ser_prune":
+                    for i in np.flatnonzero(v < 100):
+                        n = int(np.sum(theirs[i]["tree_ser"] != ours[i][0][c]))
+                        print(f"    differs: {keys[i]} seed {jobs[i]['seed']}, {n} test rows")
 
 
 if __name__ == "__main__":

@@ -176,3 +176,17 @@ def test_ser_prune_unreached_removes_the_splits_the_target_rows_do_not_use():
     # pruned: root -> A -> A1's expansion tree: one split x0 <= -2.5 decides everything
     assert pruned.node_count == 3 and pruned.feature[0] == 0 and pruned.threshold[0] == -2.5
     np.testing.assert_array_equal(pruned.predict_proba(probe).argmax(1), [1, 0, 0, 1])
+
+
+def test_editable_tree_reads_rows_as_scikit_learn_does_in_float32():
+    # a float64 value just above a threshold but equal to it after rounding to float32 goes
+    # left in scikit-learn (it fits and applies trees on float32 copies); the copy must agree
+    X = np.array([[0.0], [1.0]])
+    src = DecisionTreeClassifier().fit(X, [0, 1])
+    thr = src.tree_.threshold[0]
+    x = np.nextafter(np.float64(np.float32(thr)), np.inf)  # > thr in float64, == after float32
+    probe = np.array([[x]])
+    assert np.float32(x) <= thr < x
+    t = EditableTree.from_sklearn(src, 2)
+    np.testing.assert_array_equal(t.apply(probe), src.apply(probe))
+    np.testing.assert_allclose(t.predict_proba(probe), src.predict_proba(probe))

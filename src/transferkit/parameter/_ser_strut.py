@@ -12,7 +12,7 @@ from sklearn.utils import check_random_state
 from .._domains import LabelledScore, check_X, split_domains
 from .._registry import register
 from ..exceptions import ConfigError, DataError
-from ._tree import EditableTree
+from ._tree import EditableTree, as_tree_input
 
 __all__ = ["TransferTreeClassifier", "TransferForestClassifier", "ser", "strut"]
 
@@ -49,6 +49,7 @@ def ser(tree: EditableTree, X: np.ndarray, y: np.ndarray, *, random_state: Any =
     from sklearn.tree import DecisionTreeClassifier
 
     k = tree.n_classes
+    X = as_tree_input(X)  # the float32 values scikit-learn's trees see
     rng = check_random_state(random_state)
     t = copy.deepcopy(tree)
     reach = t.paths(X)
@@ -145,6 +146,7 @@ def strut(tree: EditableTree, X: np.ndarray, y: np.ndarray) -> EditableTree:
     distribution. ``y`` holds global class indices.
     """
     k = tree.n_classes
+    X = as_tree_input(X)  # cuts between float32 values, as scikit-learn's trees see them
     t = copy.deepcopy(tree)
     stack: list[tuple[int, np.ndarray, np.ndarray | None]] = [(0, np.arange(X.shape[0]), None)]
     while stack:
