@@ -74,9 +74,8 @@ def authors_threshold(x: np.ndarray, yk: np.ndarray, k: int, q_l: np.ndarray,
 def adapt_worker(path: str, out: str) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore")
-    from adapt.parameter_based import TransferForestClassifier, TransferTreeClassifier
-
     import adapt._tree_utils as ut
+    from adapt.parameter_based import TransferForestClassifier, TransferTreeClassifier
 
     stats = {"thresholds": 0, "one_value": 0, "differs": 0, "collapses": 0}
     original = ut.threshold_selection
