@@ -333,3 +333,43 @@ def test_a_base_learner_without_sample_weight_is_refused_before_anything_runs(tm
     out = tmp_path / "out"
     assert main(["adapt", "-o", str(out), "data.kind=arrays", f"data.path={p}", "methods=[{name: kmm, params: {estimator: 1nn}}]"]) == 2
     assert "does not accept sample_weight" in capsys.readouterr().err and not out.exists()
+
+
+def _hetero(path: Path, n_s: int = 120, n_t: int = 90, ds: int = 7, dt: int = 4, k: int = 3) -> Path:
+    """Source and target with different features: the class shifts the first columns of each."""
+    rng = np.random.default_rng(0)
+    ys, yt = rng.integers(0, k, n_s), rng.integers(0, k, n_t)
+    Xs = rng.normal(size=(n_s, ds)) + 2.0 * np.eye(k, ds)[ys]
+    Xt = rng.normal(size=(n_t, dt)) + 2.0 * np.eye(k, dt)[yt]
+    np.savez(path, X_source=Xs, y_source=ys, X_target=Xt, y_target=yt)
+    return path
+
+
+def test_compare_runs_a_heterogeneous_method_on_arrays_of_different_widths(tmp_path, capsys):
+    """DAMA from the command line on an .npz whose source has 7 features and target 4: verdicts
+    against the base learner on the few target labels; source only is reported impossible."""
+    p = _hetero(tmp_path / "het.npz")
+    out = tmp_path / "out"
+    args = ["compare", "-o", str(out), "--no-progress", "data.kind=arrays", f"data.path={p}",
+            "data.labels_per_class=[3]", "methods=[{name: dama, params: {n_components: 3}}]",
+            "trainer.seeds=[0,1]"]
+    assert main(args) == 0
+    res = json.loads((out / "results.json").read_text())
+    rows = {r["method"]: r for r in res["summary"]}
+    assert set(rows) == {"dama", "target_only:logistic_regression"}
+    assert rows["dama"]["vs"] == "target_only:logistic_regression" and rows["dama"]["verdict"]
+    assert not any(k.startswith("verdict_vs_source_only") for k in rows["dama"])
+    report = (out / "report.md").read_text()
+    assert "Source only is impossible" in report and "(120, 7)" in report and "(90, 4)" in report
+
+
+@pytest.mark.parametrize("command,methods", [("compare", "[tradaboost, dama]"), ("adapt", "[coral]")])
+def test_a_homogeneous_method_on_different_widths_gets_one_error_naming_both_shapes(tmp_path, capsys,
+                                                                                     command, methods):
+    p = _hetero(tmp_path / "het.npz")
+    out = tmp_path / "out"
+    assert main([command, "-o", str(out), "data.kind=arrays", f"data.path={p}", f"methods={methods}"]) == 2
+    err = capsys.readouterr().err
+    assert "(120, 7)" in err and "(90, 4)" in err and not out.exists()
+    if command == "compare":
+        assert "'tradaboost'" in err and "'dama'" not in err.split("need")[0]

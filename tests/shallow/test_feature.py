@@ -178,3 +178,20 @@ def test_dama_gives_the_same_map_on_sparse_input():
     a = ManifoldAlignment(n_source_features=5, n_components=2, mu=0.1).fit(X, y, sd)
     b = ManifoldAlignment(n_source_features=5, n_components=2, mu=0.1).fit(sp.csr_matrix(X), y, sd)
     np.testing.assert_allclose(np.abs(a.projection_), np.abs(b.projection_), atol=1e-10)
+
+
+def test_dama_skips_the_trivial_direction_that_maps_every_row_to_one_value():
+    # a constant column in both domains: f = that column in each block maps every row to 1,
+    # so every term of (mu A + B) / C is 0 (0/0). The paper takes the smallest *non-trivial*
+    # eigenvectors; with a ridge under C this direction would come first with eigenvalue 0.
+    Xs, ys, Xt, yt, lab = _hetero()
+    Xs, Xt = np.hstack([Xs, np.ones((len(Xs), 1))]), np.hstack([Xt, np.ones((len(Xt), 1))])
+    X, y, sd = pack_heterogeneous(Xs, ys, Xt, lab)
+    dama = ManifoldAlignment(LogisticRegression(), n_source_features=6, n_components=2,
+                             mu=0.1).fit(X, y, sd)
+    assert dama.n_trivial_ == 1
+    Z = np.vstack([Xs @ dama.projection_[:6], Xt @ dama.projection_[6:]])
+    assert np.all(Z.std(axis=0) > 0.5)  # every kept direction varies over the rows
+    acc = dama.score(Xt[10:], yt[10:])
+    only = LogisticRegression().fit(Xt[:10], yt[:10]).score(Xt[10:], yt[10:])
+    assert acc > only + 0.05

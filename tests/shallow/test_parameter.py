@@ -102,8 +102,9 @@ def test_forest_applies_the_algorithm_to_every_tree(algorithm):
     f = TransferForestClassifier(rf, algorithm=algorithm).fit(X, y, sd)
     fn = ser if algorithm == "ser" else strut
     probs = []
-    for j, tree in enumerate(rf.estimators_):
-        kw = {"random_state": j} if algorithm == "ser" else {}
+    rng = np.random.RandomState(0)  # SER: one stream for all trees, in order
+    for tree in rf.estimators_:
+        kw = {"random_state": rng} if algorithm == "ser" else {}
         probs.append(fn(EditableTree.from_sklearn(tree, 2), Xt[:60], yt[:60], **kw).predict_proba(Xt))
     np.testing.assert_allclose(f.predict_proba(Xt), np.mean(probs, axis=0))
     assert f.score(Xt[60:], yt[60:]) > rf.score(Xt[60:], yt[60:]) + 0.2
@@ -116,3 +117,76 @@ def test_unfitted_tree_is_fitted_on_the_source_rows():
                                  algorithm="strut").fit(X, y, sd)
     ref = DecisionTreeClassifier(max_depth=2, random_state=0).fit(Xs, ys)
     np.testing.assert_array_equal(est.source_estimator_.tree_.threshold, ref.tree_.threshold)
+
+
+def _hand_tree(nodes):
+    """An EditableTree from ``[(left, right, feature, threshold, value)]`` (node 0 = root)."""
+    t = EditableTree(2)
+    for left, right, f, thr, v in nodes:
+        t.left.append(left)
+        t.right.append(right)
+        t.feature.append(f)
+        t.threshold.append(thr)
+        t.value.append(np.asarray(v, float))
+    return t
+
+
+# root x0 <= 0 -> A (x1 <= 0 -> [1, 0] | [0, 1]; source value 0.9/0.1) | B (leaf, class 1)
+_AB = [(1, 4, 0, 0.0, [0.5, 0.5]), (2, 3, 1, 0.0, [0.9, 0.1]), (-1, -1, -2, -2.0, [1, 0]),
+       (-1, -1, -2, -2.0, [0, 1]), (-1, -1, -2, -2.0, [0, 1])]
+
+
+def test_strut_swaps_the_children_when_the_target_reverses_the_sides():
+    # Worked by hand. Target rows sorted by x0 have labels 1 1 1 0 0 1; the information gain
+    # of the cuts 1.5 .. 5.5 is 0.109, 0.252, 0.459, 0.044, 0.109 (bits): local maxima at 3.5
+    # and 5.5. At 3.5 the target sides are P_L = (0, 1), P_R = (2/3, 1/3): against the source
+    # children in their order, Q_L = A = (0.9, 0.1) and Q_R = B = (0, 1), both JSDs are large;
+    # swapped (P_L against B, P_R against A) DG = 1 - 0 - 1/2 JSD((2/3, 1/3), (0.9, 0.1)) ~ 0.97,
+    # the largest of the four candidates, so x0 <= 3.5 now leads to B and x0 > 3.5 to A,
+    # whose x1 split is re-thresholded at 0 on the rows (4, -1, 0), (5, -1, 0), (6, 1, 1).
+    X = np.array([[1, 0], [2, 0], [3, 0], [4, -1], [5, -1], [6, 1]], float)
+    y = np.array([1, 1, 1, 0, 0, 1])
+    t = strut(_hand_tree(_AB), X, y)
+    assert t.threshold[0] == 3.5 and t.feature[0] == 0
+    left, right = t.left[0], t.right[0]
+    assert t.is_leaf(left) and np.allclose(t.value[left], [0, 1])
+    assert t.feature[right] == 1 and t.threshold[right] == 0.0
+    np.testing.assert_array_equal(t.predict_proba(np.array([[2, 0], [5, -1], [5, 1]])).argmax(1), [1, 0, 1])
+
+
+def test_strut_makes_a_leaf_of_a_node_with_one_target_class_or_one_feature_value():
+    t = strut(_hand_tree(_AB), np.array([[1.0, 0], [5, 2]]), np.array([1, 1]))
+    assert t.node_count == 1 and np.allclose(t.value[0], [0, 1])  # one class: nothing to split
+    t = strut(_hand_tree(_AB), np.array([[2.0, 0], [2, 1]]), np.array([0, 1]))
+    assert t.node_count == 1 and np.allclose(t.value[0], [0.5, 0.5])  # x0 equal: no threshold
+
+
+def test_ser_prune_unreached_removes_the_splits_the_target_rows_do_not_use():
+    # Worked by hand. Every target row has x0 <= 0 and x1 <= 0, so it reaches the leaf A1 of
+    # _AB (root left, A left); B and A2 get no target row. A1 sees labels 0 0 1 1 along
+    # x0 = -4 .. -1, so expansion grows x0 <= -2.5 there; the error rule prunes nothing (the
+    # expanded subtree has 0 errors, A and the root as leaves 2 each).
+    X = np.array([[-4, -1], [-3, -1], [-2, -1], [-1, -1]], float)
+    y = np.array([0, 0, 1, 1])
+    kept = ser(_hand_tree(_AB), X, y)
+    pruned = ser(_hand_tree(_AB), X, y, prune_unreached=True)
+    # kept: B and A2 keep their source predictions (class 1 for x0 > 0 or x1 > 0)
+    probe = np.array([[5.0, 5.0], [-5.0, 5.0], [-5.0, -5.0], [-1.5, -5.0]])
+    np.testing.assert_array_equal(kept.predict_proba(probe).argmax(1), [1, 1, 0, 1])
+    # pruned: root -> A -> A1's expansion tree: one split x0 <= -2.5 decides everything
+    assert pruned.node_count == 3 and pruned.feature[0] == 0 and pruned.threshold[0] == -2.5
+    np.testing.assert_array_equal(pruned.predict_proba(probe).argmax(1), [1, 0, 0, 1])
+
+
+def test_editable_tree_reads_rows_as_scikit_learn_does_in_float32():
+    # a float64 value just above a threshold but equal to it after rounding to float32 goes
+    # left in scikit-learn (it fits and applies trees on float32 copies); the copy must agree
+    X = np.array([[0.0], [1.0]])
+    src = DecisionTreeClassifier().fit(X, [0, 1])
+    thr = src.tree_.threshold[0]
+    x = np.nextafter(np.float64(np.float32(thr)), np.inf)  # > thr in float64, == after float32
+    probe = np.array([[x]])
+    assert np.float32(x) <= thr < x
+    t = EditableTree.from_sklearn(src, 2)
+    np.testing.assert_array_equal(t.apply(probe), src.apply(probe))
+    np.testing.assert_allclose(t.predict_proba(probe), src.predict_proba(probe))

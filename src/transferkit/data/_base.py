@@ -97,6 +97,9 @@ class TransferData:
     modality: str = "array"  # "image", "tabular", "text" or "array"
     #: the test samples are the (unlabelled) target samples used in training
     transductive: bool = False
+    #: source and target have different features (heterogeneous transfer; compare's
+    #: heterogeneous methods only)
+    heterogeneous: bool = False
 
     def __post_init__(self) -> None:
         if self.target_test.y is None:
@@ -105,7 +108,8 @@ class TransferData:
         if self.source is not None:
             if self.source.y is None:
                 raise DataError(f"source domain '{self.source.name}' has no labels")
-            check_same_input_shape(self.source, self.target)
+            if not self.heterogeneous:
+                check_same_input_shape(self.source, self.target)
 
     @property
     def num_classes(self) -> int:

@@ -113,7 +113,8 @@ _add("arrays", _T | {"multitask", "zeroshot", "clustering", "selftaught"},
      {"path", "domain_column", "label_column", "source_domain", "target_domain", "task_names",
       "task_kinds", "task_columns"},
      "your own arrays: an .npz (X_source, y_source, X_target[, y_target, X_target_test, "
-     "y_target_test]; multitask: X, Y; zeroshot: X, y, class_embeddings, trainval, test_seen, "
+     "y_target_test]; for compare's heterogeneous methods X_source and X_target may differ in "
+     "width; multitask: X, Y; zeroshot: X, y, class_embeddings, trainval, test_seen, "
      "test_unseen[, train, val]; cluster: X, y, X_aux; selftaught: X_source (no labels), X_target, y_target[, "
      "X_target_test, y_target_test]) or a CSV/Parquet table with a domain column",
      f"{_L}:load_arrays", required=("path",))

@@ -78,7 +78,7 @@ def _cap(d: Domain | None, n: int | None, seed: int) -> Domain | None:
 
 
 def _finish(spec: Any, setting: str, source: Domain | None, target: Domain, test: Domain | None,
-            modality: str) -> TransferData:
+            modality: str, heterogeneous: bool = False) -> TransferData:
     """Caps, partial target, the test split, shuffled source labels: the same for every kind."""
     seed = spec.seed
     same = test is target
@@ -110,7 +110,7 @@ def _finish(spec: Any, setting: str, source: Domain | None, target: Domain, test
         source = Domain(source.X, y, source.name + "_shuffled_labels", source.num_classes, source.class_names)
     if setting == "labelled_target" and target.y is None:
         raise DataError(f"target '{target.name}' needs labels for 'compare' (few-shot fine-tuning)")
-    return TransferData(source, target, test, modality, transductive=transductive)
+    return TransferData(source, target, test, modality, transductive=transductive, heterogeneous=heterogeneous)
 
 
 # ------------------------------------------------------------------------------- images
@@ -243,14 +243,16 @@ def load_arrays(spec: Any, setting: str) -> Any:
                 load_table_multitask(path, spec.task_columns, spec.task_kinds))
         return full.split(spec.test_fraction, spec.seed)
     if is_npz:
-        source, target, test = load_npz_domains(path, need_target_labels=setting == "labelled_target")
+        source, target, test = load_npz_domains(path, need_target_labels=setting == "labelled_target",
+                                                different_features=setting == "labelled_target")
     else:
         if spec.source_domain is None or spec.target_domain is None:
             raise ConfigError("a CSV/Parquet table needs data.source_domain and data.target_domain")
         source, target = load_table_domains(path, spec.source_domain, spec.target_domain,
                                             spec.domain_column, spec.label_column)
         test = None
-    return _finish(spec, setting, source, target, test, "array")
+    hetero = source is not None and source.X.shape[1:] != target.X.shape[1:]
+    return _finish(spec, setting, source, target, test, "array", heterogeneous=hetero)
 
 
 # ------------------------------------------------------------------------- time series

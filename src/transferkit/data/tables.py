@@ -59,13 +59,15 @@ def _nonempty(p: Path, arr: dict[str, np.ndarray], keys: list[str]) -> None:
 
 
 def load_npz_domains(
-    path: str | os.PathLike, need_target_labels: bool = True
+    path: str | os.PathLike, need_target_labels: bool = True, different_features: bool = False
 ) -> tuple[Domain, Domain, Domain | None]:
     """``(source, target, target_test or None)`` from an ``.npz`` file.
 
     Keys: ``X_source, y_source, X_target`` and ``y_target`` (optional when the target is
     unlabelled, for adaptation; then ``X_target_test, y_target_test`` give the evaluation
-    split), optionally ``X_target_test, y_target_test``.
+    split), optionally ``X_target_test, y_target_test``. ``X_source`` and ``X_target`` may
+    have different feature counts only with ``different_features=True`` (heterogeneous
+    transfer; the command then checks that every method accepts them).
     """
     p, arr = _npz(path)
     keys = set(arr)
@@ -81,10 +83,11 @@ def load_npz_domains(
     Xs, Xt = arr["X_source"].astype(np.float32), arr["X_target"].astype(np.float32)
     if Xs.ndim < 2 or Xt.ndim < 2:
         raise DataError(f"'{p}': X arrays must be [N, features...], got {Xs.shape} and {Xt.shape}")
-    if Xs.shape[1:] != Xt.shape[1:]:
+    if Xs.shape[1:] != Xt.shape[1:] and not (different_features and Xs.ndim == Xt.ndim == 2):
         raise DataError(
-            f"'{p}': X_source has {Xs.shape[1:]} features per sample but X_target has "
-            f"{Xt.shape[1:]}; source and target must have the same feature dimension"
+            f"'{p}': X_source has shape {Xs.shape} but X_target {Xt.shape}; source and target "
+            "must have the same features (only the heterogeneous methods of 'transferkit "
+            "compare', such as dama, accept [N, d] arrays of different widths)"
         )
     ys = _labels(arr["y_source"], "y_source")
     yt = _labels(arr["y_target"], "y_target") if "y_target" in arr else None

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, DataError
 
 __all__ = ["SHALLOW_FAMILIES", "BASE_ESTIMATORS", "shallow_family", "base_estimator", "is_shallow_baseline",
-           "shallow_baseline_names", "fit_shallow"]
+           "shallow_baseline_names", "fit_shallow", "is_heterogeneous", "check_heterogeneous"]
 
 SHALLOW_FAMILIES = ("instance", "feature", "parameter")
 BASE_ESTIMATORS = ("logistic_regression", "linear_svm", "1nn", "decision_tree", "random_forest", "ridge")
@@ -34,6 +34,28 @@ def shallow_family(name: str) -> str | None:
         if name in _REGISTRY.get(fam, {}):
             return fam
     return None
+
+
+def is_heterogeneous(name: str) -> bool:
+    """Whether shallow method ``name`` accepts source and target with different features."""
+    from .._registry import _REGISTRY
+
+    fam = shallow_family(name)
+    return fam is not None and bool(getattr(_REGISTRY[fam][name].factory, "_heterogeneous", False))
+
+
+def check_heterogeneous(names: list[str], source_shape: tuple, target_shape: tuple) -> None:
+    """Refuse, naming both shapes, every method that needs the same features in both domains."""
+    bad = [n for n in names if not is_heterogeneous(n)]
+    if bad:
+        from .._registry import _REGISTRY, _ensure_loaded
+
+        _ensure_loaded()
+        ok = sorted(n for fam in SHALLOW_FAMILIES for n in _REGISTRY.get(fam, {}) if is_heterogeneous(n))
+        raise DataError(f"source and target have different features (X_source {tuple(source_shape)}, "
+                        f"X_target {tuple(target_shape)}): method(s) {', '.join(map(repr, bad))} need "
+                        f"the same features in both; only the heterogeneous methods "
+                        f"({', '.join(ok)}) accept different feature counts")
 
 
 def base_estimator(name: str, seed: int = 0) -> Any:
@@ -79,10 +101,11 @@ def is_shallow_baseline(name: str) -> bool:
     return name.startswith(("source_only:", "target_only:"))
 
 
-def shallow_baseline_names(methods: list[Any], with_target: bool) -> list[str]:
-    """The baselines the listed shallow methods need, in order."""
+def shallow_baseline_names(methods: list[Any], with_target: bool, with_source: bool = True) -> list[str]:
+    """The baselines the listed shallow methods need, in order (``with_source=False``: source
+    and target have different features, so a learner on the source alone cannot run)."""
     bases = list(dict.fromkeys(base_name(m.params, m.name) for m in methods if shallow_family(m.name)))
-    out = [f"source_only:{b}" for b in bases]
+    out = [f"source_only:{b}" for b in bases] if with_source else []
     if with_target:
         out += [f"target_only:{b}" for b in bases]
     return out
@@ -129,7 +152,13 @@ def fit_shallow(name: str, params: dict[str, Any], seed: int, Xs: np.ndarray, ys
             est.fit(Xt, yt)
     else:
         est = build(name, params, seed)
-        X, y, sd = pack_domains(Xs, ys, Xt, yt)
+        if is_heterogeneous(name):  # block layout [[Xs, 0], [0, Xt]]; predicts from target columns
+            from .._domains import pack_heterogeneous
+
+            est.set_params(n_source_features=Xs.shape[1])
+            X, y, sd = pack_heterogeneous(Xs, ys, Xt, yt)
+        else:
+            X, y, sd = pack_domains(Xs, ys, Xt, yt)
         est.fit(X, y, sample_domain=sd)
         w = getattr(est, "source_weights_", None)
         if w is not None:

@@ -56,6 +56,7 @@ from ._results import (
 )
 from ._shallow import (
     base_name,
+    check_heterogeneous,
     fit_shallow,
     is_shallow_baseline,
     shallow_baseline_names,
@@ -349,7 +350,8 @@ def run_compare(
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     check_logger_installed(cfg.trainer.logger)
-    methods = cfg.listed_methods() or default_methods()
+    listed = cfg.listed_methods() or default_methods()
+    methods = list(listed)
     if not any(m.name == "scratch" for m in methods):
         methods.insert(0, MethodSpec(name="scratch"))
     for m in methods:  # unknown names and bad parameters fail before any training
@@ -357,9 +359,13 @@ def run_compare(
             validate_shallow(m.name, m.params)
         else:
             create("finetune", m.name, **m.params)
-    shallow_bases = shallow_baseline_names(methods, with_target=True)
-    methods += [MethodSpec(name=b) for b in shallow_bases]
     data = load_data(cfg.data, "compare")
+    hetero = _heterogeneous(data)
+    if hetero:  # only heterogeneous methods; no network, no source-only learner can read both
+        check_heterogeneous([m.name for m in listed], hetero["X_source"], hetero["X_target"])
+        methods = list(listed)
+    shallow_bases = shallow_baseline_names(methods, with_target=True, with_source=not hetero)
+    methods += [MethodSpec(name=b) for b in shallow_bases]
     same = _same_classes(data)
     reuse_head = same if cfg.pretrain.reuse_head is None else cfg.pretrain.reuse_head
     if reuse_head and not same:
@@ -380,7 +386,7 @@ def run_compare(
     plan = SequentialPlan.from_range(min(3, cfg.trainer.max_seeds), cfg.trainer.max_seeds) if auto else None
     level = plan.look_level(0.95) if plan else 0.95
     n_first = plan.min_seeds if plan else len(cfg.trainer.seed_list())
-    model_params = sum(p.numel() for p in build_model(cfg, data, pretrained=False).parameters())
+    model_params = 0 if hetero else sum(p.numel() for p in build_model(cfg, data, pretrained=False).parameters())
     workers = _workers(cfg, model_params, len(cfg.data.labels_per_class) * n_first * len(methods))
     executor = make_executor(cfg.trainer, workers)
     prepare_output_dir(out, resume, overwrite)
@@ -389,13 +395,17 @@ def run_compare(
     runs: list[dict] = []
     seeds: list[int] = []
     with threads(cfg.trainer, model_params):
-        pretrained, info = _pretrain(cfg, data, out, resume, progress and is_main_process())
+        if hetero:
+            pretrained, info = None, {"source": data.source.name, "pretrained_backbone": False,
+                                      "heterogeneous": hetero}
+        else:
+            pretrained, info = _pretrain(cfg, data, out, resume, progress and is_main_process())
         info["reuse_head"] = reuse_head
         base_key = {"data": _data_key(cfg), "backbone": cfg.backbone.model_dump(mode="json"),
                     "pretrain": _pretrain_key(cfg, info["pretrained_backbone"]), "trainer": trainer_key(cfg.trainer),
                     "reuse_head": reuse_head}
         ctx = _Context(cfg, data, pretrained, reuse_head, str(out))
-        with_source_only = data.source is not None and same and info.get("source") is not None
+        with_source_only = data.source is not None and same and info.get("source") is not None and not hetero
 
         def run_seeds(new: list[int]) -> None:
             batch = []
@@ -436,14 +446,14 @@ def run_compare(
                                 budget, len(seeds), sum(v.verdict not in DECIDED for v in verdicts))
                     break
                 run_seeds(list(range(len(seeds), len(seeds) + k)))
-                summary = _summarize(runs, cfg, out, level)
+                summary = _summarize(runs, cfg, out, level, hetero)
                 verdicts = [SimpleNamespace(verdict=r[c]) for r in summary if r["verdict"] != "baseline"
                             for c in r if c.startswith("verdict_vs_")]
                 log.info("seeds: auto -- %d seeds, %d of %d verdicts decided", len(seeds),
                          sum(v.verdict in DECIDED for v in verdicts), len(verdicts))
     order = {t.run_id: i for i, t in enumerate(tasks)}
     runs.sort(key=lambda r: (order.get(r["run_id"], len(order)), r["seed"], r["labels_per_class"]))
-    summary = _summarize(runs, cfg, out, level)
+    summary = _summarize(runs, cfg, out, level, hetero)
     info["seeds"] = seeds
     if plan is not None:
         info["sequential_plan"] = {"looks": list(plan.looks), "level_per_look": level}
@@ -459,14 +469,24 @@ def run_compare(
     return results
 
 
-def _summarize(runs: list[dict], cfg: CompareConfig, out: Path, level: float) -> list[dict]:
+def _heterogeneous(data: TransferData) -> dict | None:
+    """The two shapes when source and target have different features, else None."""
+    s, t, test = data.source, data.target, data.target_test
+    if s is None or s.X.shape[1:] == t.X.shape[1:]:
+        return None
+    n_t = len(t) + (0 if data.transductive or test is t else len(test))  # before the test split
+    return {"X_source": list(s.X.shape), "X_target": [n_t, *t.X.shape[1:]]}
+
+
+def _summarize(runs: list[dict], cfg: CompareConfig, out: Path, level: float,
+               hetero: dict | None = None) -> list[dict]:
     """Verdicts: networks against scratch and the source model, a shallow method against its base
-    learner trained on the few target labels and on the source."""
+    learner trained on the few target labels and (same features only) on the source."""
     shallow = {}
     for r in runs:
         if shallow_family(r.get("strategy", "")):
             base = base_name(r.get("params") or {}, r["strategy"])
-            shallow[r["method"]] = [f"target_only:{base}", f"source_only:{base}"]
+            shallow[r["method"]] = [f"target_only:{base}"] + ([] if hetero else [f"source_only:{base}"])
     bases = list(dict.fromkeys([*BASELINES, *(b for v in shallow.values() for b in v)]))
     return summarize(runs, metric="accuracy", baselines=bases, group_keys=("labels_per_class",),
                      rope=cfg.trainer.rope, runs_dir=out / "runs", level=level,
@@ -475,7 +495,7 @@ def _summarize(runs: list[dict], cfg: CompareConfig, out: Path, level: float) ->
 
 def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figures: list[str]) -> str:
     intro = [
-        f"Data: `{cfg.data.kind}`; backbone: `{cfg.backbone.name}`"
+        f"Data: `{cfg.data.kind}`" + ("" if info.get("heterogeneous") else f"; backbone: `{cfg.backbone.name}`")
         + (" (pretrained weights)" if info.get("pretrained_backbone") else "") + f"; seeds: {info.get('seeds')}"
         + (f" (trainer.seeds: auto, looks at {info['sequential_plan']['looks']} seeds, each at interval level "
            f"{info['sequential_plan']['level_per_look']:.4f}"
@@ -484,17 +504,26 @@ def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figu
         f"Source: {info.get('source') or 'none (pretrained backbone only)'}"
         + (f", source train accuracy {info['source_train_accuracy']:.3f}" if info.get("source_train_accuracy") is not None else "")
         + ".",
-        "Pretrained strategies start from the "
-        + ("**source head** (source and target share their classes)" if info.get("reuse_head") else "a **new head**")
-        + "; the `head` column says which each strategy used.",
     ]
+    if not info.get("heterogeneous"):
+        intro.append("Pretrained strategies start from the "
+                     + ("**source head** (source and target share their classes)" if info.get("reuse_head")
+                        else "a **new head**") + "; the `head` column says which each strategy used.")
     if info.get("warning"):
         intro.append(f"**Warning**: {info['warning']}.")
+    if info.get("heterogeneous"):
+        h = info["heterogeneous"]
+        intro.append(f"Source and target have **different features** (X_source {tuple(h['X_source'])}, "
+                     f"X_target {tuple(h['X_target'])}): heterogeneous transfer. **Source only is "
+                     "impossible** (a learner fitted on the source features cannot read the target's), "
+                     "so each method is judged against its base learner on the few target labels only "
+                     "(`target_only:`).")
     cols = ["labels_per_class", "method", "head", "accuracy_mean", "ci95_low", "ci95_high"]
     cols += [c for b in BASELINES for c in (f"gain_vs_{b}", f"verdict_vs_{b}")] + ["vs", "gain", "verdict",
                                                                                 "trainable_params", "flag"]
     return write_report(out, "transferkit compare", intro, summary, cols, figures, rope=cfg.trainer.rope,
-                        baselines=[b for b in BASELINES if any(r["method"] == b for r in summary)],
+                        baselines=[b for b in BASELINES if any(r["method"] == b for r in summary)]
+                        or [r["method"] for r in summary if is_shallow_baseline(r["method"])],
                         transductive=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -14,6 +15,8 @@ from ..exceptions import ConfigError, DataError
 from ._base import FeatureTransfer
 
 __all__ = ["ManifoldAlignment"]
+
+log = logging.getLogger(__name__)
 
 
 def _quad(X: Any, a: np.ndarray) -> np.ndarray:
@@ -63,10 +66,14 @@ class ManifoldAlignment(FeatureTransfer, BaseEstimator):
         ridge: relative ridge added to ``Z L_d Z'`` so the right-hand matrix is definite.
 
     Attributes:
-        projection_: ``F`` (``(d_s + d_t) x n_components``); eigenvalues_: the ``lambda``s.
+        projection_: ``F`` (``(d_s + d_t) x n_components``); eigenvalues_: the ``lambda``s;
+        n_trivial_: trivial directions skipped below them (cost 0/0: every row mapped to one
+        value; the paper's eigenvectors are those of the smallest *non-trivial* eigenvalues).
     """
 
     _name = "ManifoldAlignment"
+    #: source and target may have different features (read by the runners)
+    _heterogeneous = True
     _sparse_ok = True
     _need_target_labels = True
 
@@ -130,12 +137,30 @@ class ManifoldAlignment(FeatureTransfer, BaseEstimator):
         deg_d = len(lab) - deg_s
         dis = _quad(Xl, deg_d) - (np.outer(xl_sum, xl_sum) - XY @ XY.T)
         left = self.mu * topo + sim
-        right = dis + self.ridge * (np.trace(dis) / dis.shape[0] + 1e-12) * np.eye(dis.shape[0])
+        eps = self.ridge * (np.trace(dis) / dis.shape[0] + 1e-12)
+        right = dis + eps * np.eye(dis.shape[0])
         k = self.n_components
         if k > X.shape[1]:
             raise DataError(f"ManifoldAlignment: n_components={k} exceeds d_s + d_t = {X.shape[1]}")
         k = min(k, left.shape[0])
-        vals, vecs = eigh(0.5 * (left + left.T), 0.5 * (right + right.T), subset_by_index=[0, k - 1])
+        # the smallest *non-trivial* eigenvectors: a direction on which both sides vanish (it
+        # maps every row to one value, e.g. a constant map when the rows span the constant) has
+        # cost 0/0, which the ridge turns into eigenvalue 0; drop those whose denominator is
+        # mostly ridge (f' Z L_d Z' f < eps |f|^2)
+        left, right = 0.5 * (left + left.T), 0.5 * (right + right.T)
+        n = left.shape[0]
+        m = min(n, k + 20)
+        while True:
+            vals, vecs = eigh(left, right, subset_by_index=[0, m - 1])
+            keep = np.einsum("ij,ij->j", vecs, dis @ vecs) >= eps * np.einsum("ij,ij->j", vecs, vecs)
+            if keep.sum() >= k or m == n:
+                break
+            m = min(n, 2 * m)
+        chosen = np.flatnonzero(keep)[:k]
+        if chosen.size < k:
+            log.warning("ManifoldAlignment: only %d non-trivial directions, n_components=%d", chosen.size, k)
+        self.n_trivial_ = int(chosen[-1] + 1 - chosen.size) if chosen.size else m
+        vals, vecs = vals[chosen], vecs[:, chosen]
         # generalised eigenvectors are scaled by f'(Z L_d Z')f = 1, which makes the mapped rows
         # tiny; rescale each direction to unit variance over the rows (eigenvectors unchanged)
         F = Q @ vecs

@@ -7,11 +7,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import check_random_state
 
 from .._domains import LabelledScore, check_X, split_domains
 from .._registry import register
 from ..exceptions import ConfigError, DataError
-from ._tree import EditableTree
+from ._tree import EditableTree, as_tree_input
 
 __all__ = ["TransferTreeClassifier", "TransferForestClassifier", "ser", "strut"]
 
@@ -20,26 +21,42 @@ def _counts(y: np.ndarray, idx: np.ndarray, k: int) -> np.ndarray:
     return np.bincount(y[idx], minlength=k).astype(float)
 
 
-def ser(tree: EditableTree, X: np.ndarray, y: np.ndarray, *, random_state: int | None = 0,
-        max_depth: int | None = None) -> EditableTree:
+def _collapse(t: EditableTree, i: int, child: int) -> None:
+    """Replace node ``i`` by its child ``child`` (the split at ``i`` and the other side go)."""
+    t.left[i], t.right[i] = t.left[child], t.right[child]
+    t.feature[i], t.threshold[i] = t.feature[child], t.threshold[child]
+    t.value[i] = t.value[child]
+
+
+def ser(tree: EditableTree, X: np.ndarray, y: np.ndarray, *, random_state: Any = 0,
+        max_depth: int | None = None, prune_unreached: bool = False) -> EditableTree:
     """Structure Expansion/Reduction (Segev et al. 2017, Sec. 3.1) on target rows ``X, y``.
 
     *Expansion*: every leaf reached by target rows of more than one class is replaced by a
-    decision tree grown on those rows alone. *Reduction*: bottom-up, every internal node
+    decision tree grown on those rows alone; the trees are grown in pre-order (left first)
+    from one random stream, ``check_random_state(random_state)`` (an int seed gives the same
+    trees as ADAPT after ``np.random.seed(seed)``). *Reduction*: bottom-up, every internal node
     reached by target rows whose error as a leaf (rows not of its target majority class) is
     at most the summed error of its (already reduced) subtree is pruned to a leaf. Nodes
-    reached by target rows take the target class distribution; nodes no target row reaches
-    keep the source distribution and are not pruned. ``y`` holds global class indices.
+    reached by target rows take the target class distribution.
+
+    Nodes no target row reaches: with ``prune_unreached=False`` (default) they keep the
+    source subtree and its distributions (the only evidence there is about that region);
+    with ``True`` a kept node one of whose children no target row reaches is replaced by its
+    other child (ADAPT 0.4.5's rule), so every remaining split is used by the target rows.
+    ``y`` holds global class indices.
     """
     from sklearn.tree import DecisionTreeClassifier
 
     k = tree.n_classes
+    X = as_tree_input(X)  # the float32 values scikit-learn's trees see
+    rng = check_random_state(random_state)
     t = copy.deepcopy(tree)
     reach = t.paths(X)
     for leaf in [i for i in t.reachable() if t.is_leaf(i)]:
         idx = reach[leaf]
         if idx.size and np.unique(y[idx]).size > 1:
-            sub = DecisionTreeClassifier(random_state=random_state, max_depth=max_depth)
+            sub = DecisionTreeClassifier(random_state=rng, max_depth=max_depth)
             sub.fit(X[idx], y[idx])
             t.graft(leaf, EditableTree.from_sklearn(sub, k, sub.classes_.astype(int)))
     reach = t.paths(X)
@@ -57,8 +74,13 @@ def ser(tree: EditableTree, X: np.ndarray, y: np.ndarray, *, random_state: int |
         if idx.size and leaf_err <= sub_err:
             t.make_leaf(i)
             err[i] = leaf_err
-        else:
-            err[i] = sub_err
+            continue
+        err[i] = sub_err
+        if prune_unreached and idx.size:
+            for gone, kept in ((t.left[i], t.right[i]), (t.right[i], t.left[i])):
+                if reach[gone].size == 0:
+                    _collapse(t, i, kept)
+                    break
     return t.compact()
 
 
@@ -74,8 +96,10 @@ def _jsd(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def _strut_threshold(x: np.ndarray, yk: np.ndarray, k: int, q_left: np.ndarray,
-                     q_right: np.ndarray) -> float | None:
-    """Threshold maximising the divergence gain among the local maxima of the information gain."""
+                     q_right: np.ndarray) -> tuple[float, bool] | None:
+    """``(threshold, swap)`` maximising the divergence gain over the local maxima of the
+    information gain and both orientations of the children, or None when no threshold
+    separates the rows or none has a divergence gain above 0 (the node becomes a leaf)."""
     order = np.argsort(x, kind="stable")
     xs, ys = x[order], yk[order]
     cuts = np.flatnonzero(np.diff(xs) > 0)  # split after position c
@@ -93,9 +117,15 @@ def _strut_threshold(x: np.ndarray, yk: np.ndarray, k: int, q_left: np.ndarray,
     pad = np.concatenate([[-np.inf], ig, [-np.inf]])
     local = (pad[1:-1] >= pad[:-2]) & (pad[1:-1] >= pad[2:])
     dg = 1.0 - wl * _jsd(q_left[None, :], pl) - wr * _jsd(q_right[None, :], pr)
-    dg = np.where(local, dg, -np.inf)
-    c = cuts[int(np.argmax(dg))]
-    return float(0.5 * (xs[c] + xs[c + 1]))
+    dg_swap = 1.0 - wl * _jsd(q_right[None, :], pl) - wr * _jsd(q_left[None, :], pr)
+    dg, dg_swap = np.where(local, dg, -np.inf), np.where(local, dg_swap, -np.inf)
+    j, j_swap = int(np.argmax(dg)), int(np.argmax(dg_swap))
+    swap = bool(dg_swap[j_swap] > dg[j])
+    j = j_swap if swap else j
+    if max(dg[j], dg_swap[j]) <= 0.0:
+        return None
+    c = cuts[j]
+    return float(0.5 * (xs[c] + xs[c + 1])), swap
 
 
 def strut(tree: EditableTree, X: np.ndarray, y: np.ndarray) -> EditableTree:
@@ -105,30 +135,42 @@ def strut(tree: EditableTree, X: np.ndarray, y: np.ndarray) -> EditableTree:
     re-chosen on the target rows that reach it (with the new thresholds above): among the
     thresholds that are local maxima of the target information gain, the one maximising the
     divergence gain ``DG = 1 - |L|/n JSD(Q_L, P_L) - |R|/n JSD(Q_R, P_R)`` (``Q``: source class
-    distributions of the children, ``P``: target ones; Jensen-Shannon divergence). A node no
-    target row reaches is pruned to a leaf (keeping its source distribution); a node whose
-    target rows all share one feature value keeps its threshold. Nodes reached by target rows
-    take the target class distribution. ``y`` holds global class indices.
+    distributions of the children, ``P``: target ones; Jensen-Shannon divergence, base 2),
+    computed for both assignments of the source children to the two sides: when the swapped
+    one is larger the children are swapped. As in the authors' reference code (strlet,
+    ``Strut.java``), a node whose target rows are all of one class, whose rows share one
+    value of its feature, or where no local maximum has ``DG > 0`` becomes a leaf; a node no
+    target row reaches would become a leaf with its parent's target distribution, but a new
+    threshold lies between two target values, so both children of a re-thresholded node are
+    reached and no split without target rows remains. Nodes take the target class
+    distribution. ``y`` holds global class indices.
     """
     k = tree.n_classes
+    X = as_tree_input(X)  # cuts between float32 values, as scikit-learn's trees see them
     t = copy.deepcopy(tree)
-    stack = [(0, np.arange(X.shape[0]))]
+    stack: list[tuple[int, np.ndarray, np.ndarray | None]] = [(0, np.arange(X.shape[0]), None)]
     while stack:
-        i, idx = stack.pop()
+        i, idx, parent = stack.pop()
         if idx.size == 0:
-            t.make_leaf(i)
+            t.make_leaf(i, None if parent is None else parent.copy())
             continue
         c = _counts(y, idx, k)
+        t.value[i] = c / c.sum()
         if t.is_leaf(i):
-            t.value[i] = c / c.sum()
+            continue
+        if np.count_nonzero(c) == 1:
+            t.make_leaf(i)
             continue
         f = t.feature[i]
-        thr = _strut_threshold(X[idx, f], y[idx], k, t.value[t.left[i]], t.value[t.right[i]])
-        if thr is not None:
-            t.threshold[i] = thr
-        t.value[i] = c / c.sum()
+        found = _strut_threshold(X[idx, f], y[idx], k, t.value[t.left[i]], t.value[t.right[i]])
+        if found is None:
+            t.make_leaf(i)
+            continue
+        t.threshold[i], swap = found
+        if swap:
+            t.left[i], t.right[i] = t.right[i], t.left[i]
         go = X[idx, f] <= t.threshold[i]
-        stack += [(t.right[i], idx[~go]), (t.left[i], idx[go])]
+        stack += [(t.right[i], idx[~go], t.value[i]), (t.left[i], idx[go], t.value[i])]
     return t.compact()
 
 
@@ -153,6 +195,11 @@ class _TreeTransferBase(LabelledScore, ClassifierMixin, BaseEstimator):
     def _check_params(self) -> None:
         if self.algorithm not in _ALGORITHMS:
             raise ConfigError(f"algorithm must be 'ser' or 'strut', got {self.algorithm!r}")
+        if not isinstance(self.prune_unreached, (bool, np.bool_)):
+            raise ConfigError(f"prune_unreached must be a bool, got {self.prune_unreached!r}")
+
+    def _ser_kw(self, random_state: Any) -> dict[str, Any]:
+        return {"random_state": random_state, "prune_unreached": bool(self.prune_unreached)}
 
     def _prepare(self, X: Any, y: Any, sample_domain: Any) -> tuple[Any, np.ndarray, np.ndarray]:
         self._check_params()
@@ -208,7 +255,9 @@ class TransferTreeClassifier(_TreeTransferBase):
     ``estimator`` is a ``DecisionTreeClassifier``: if it is already fitted it is the source
     model (a copy is edited; ``clone`` in cross-validation gives an unfitted one), otherwise it
     is fitted on the source rows of ``fit``. The labelled target rows of
-    ``fit(X, y, sample_domain)`` refine it. Sparse input is densified.
+    ``fit(X, y, sample_domain)`` refine it. Sparse input is densified. ``random_state`` seeds
+    the one stream SER's expansion trees are grown from; ``prune_unreached`` (SER only; see
+    :func:`ser`) removes splits one side of which no target row reaches, as ADAPT does.
 
     Attributes:
         source_estimator_: the source tree; trees_: ``[EditableTree]`` (the refined tree);
@@ -218,10 +267,11 @@ class TransferTreeClassifier(_TreeTransferBase):
     _name = "TransferTreeClassifier"
 
     def __init__(self, estimator: Any = None, *, algorithm: str = "ser",
-                 random_state: int | None = 0):
+                 random_state: int | None = 0, prune_unreached: bool = False):
         self.estimator = estimator
         self.algorithm = algorithm
         self.random_state = random_state
+        self.prune_unreached = prune_unreached
 
     @property
     def _kind(self) -> Any:  # type: ignore[override]
@@ -237,7 +287,7 @@ class TransferTreeClassifier(_TreeTransferBase):
     def fit(self, X: Any, y: Any, sample_domain: Any = None) -> TransferTreeClassifier:
         Xt, yt, _ = self._prepare(X, y, sample_domain)
         t0 = EditableTree.from_sklearn(self.source_estimator_, self.classes_.size)
-        kw = {"random_state": self.random_state} if self.algorithm == "ser" else {}
+        kw = self._ser_kw(self.random_state) if self.algorithm == "ser" else {}
         self.trees_ = [_ALGORITHMS[self.algorithm](t0, Xt, yt, **kw)]
         return self
 
@@ -248,16 +298,18 @@ class TransferForestClassifier(_TreeTransferBase):
 
     ``estimator`` is a ``RandomForestClassifier`` (fitted: the source model; unfitted: fitted
     on the source rows). Each tree is refined with all labelled target rows; the forest
-    averages the refined trees' class distributions.
+    averages the refined trees' class distributions. SER grows the expansion trees of all
+    trees, in order, from one stream ``check_random_state(random_state)`` (as ADAPT does).
     """
 
     _name = "TransferForestClassifier"
 
     def __init__(self, estimator: Any = None, *, algorithm: str = "ser",
-                 random_state: int | None = 0):
+                 random_state: int | None = 0, prune_unreached: bool = False):
         self.estimator = estimator
         self.algorithm = algorithm
         self.random_state = random_state
+        self.prune_unreached = prune_unreached
 
     @property
     def _kind(self) -> Any:  # type: ignore[override]
@@ -274,12 +326,11 @@ class TransferForestClassifier(_TreeTransferBase):
         Xt, yt, _ = self._prepare(X, y, sample_domain)
         k = self.classes_.size
         fn = _ALGORITHMS[self.algorithm]
+        rng = check_random_state(self.random_state)  # one stream for all trees, in order
         self.trees_ = []
-        for j, tree in enumerate(self.source_estimator_.estimators_):
+        for tree in self.source_estimator_.estimators_:
             t0 = EditableTree.from_sklearn(tree, k, tree.classes_.astype(int))
-            kw = {}
-            if self.algorithm == "ser":
-                kw = {"random_state": None if self.random_state is None else self.random_state + j}
+            kw = self._ser_kw(rng) if self.algorithm == "ser" else {}
             self.trees_.append(fn(t0, Xt, yt, **kw))
         return self
 

@@ -7,11 +7,20 @@ from typing import Any
 import numpy as np
 
 
+def as_tree_input(X: np.ndarray) -> np.ndarray:
+    """``X`` rounded to float32, as scikit-learn's trees read it (held in float64).
+
+    scikit-learn fits and applies its trees on float32 copies of ``X``; a float64 value within
+    float32 rounding of a threshold would otherwise take the other branch."""
+    return np.asarray(X, dtype=np.float32).astype(np.float64)
+
+
 class EditableTree:
     """Node arrays (``left``, ``right``, ``feature``, ``threshold``, ``value``) as Python lists.
 
     ``value[i]`` is the class distribution of node ``i`` over the ``n_classes`` global classes
-    (it sums to 1); ``left[i] == -1`` marks a leaf. Node 0 is the root.
+    (it sums to 1); ``left[i] == -1`` marks a leaf. Node 0 is the root. Rows are compared with
+    the thresholds after rounding to float32, as scikit-learn does (:func:`as_tree_input`).
     """
 
     def __init__(self, n_classes: int):
@@ -103,6 +112,7 @@ class EditableTree:
 
     def paths(self, X: np.ndarray) -> list[np.ndarray]:
         """For each node, the indices of the rows of ``X`` that pass through it."""
+        X = as_tree_input(X)
         left, right, feat, thr, _ = self.arrays()
         reach: list[list[np.ndarray]] = [[] for _ in range(self.node_count)]
         frontier = [(0, np.arange(X.shape[0]))]
@@ -117,6 +127,7 @@ class EditableTree:
         return [np.concatenate(r) if r else np.empty(0, dtype=int) for r in reach]
 
     def apply(self, X: np.ndarray) -> np.ndarray:
+        X = as_tree_input(X)
         left, right, feat, thr, _ = self.arrays()
         node = np.zeros(X.shape[0], dtype=int)
         active = left[node] != -1
