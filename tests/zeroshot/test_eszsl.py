@@ -55,3 +55,36 @@ def test_recognises_unseen_classes_and_torch_in_torch_out():
 def test_bad_hyperparameters_are_named():
     with pytest.raises(tk.ConfigError, match="gamma must be >= 0, got -1"):
         ESZSL(gamma=-1)
+
+
+def test_closed_form_equals_a_public_numpy_implementation(tmp_path):
+    """ESZSL against sbharadwajj/embarrassingly-simple-zero-shot-learning (`main.py`, numpy, reads
+    the GBU format), run on a generated GBU directory. That code encodes the ground truth Y in
+    {0, 1} where the paper uses {-1, 1}, so the weights are compared for the Y it builds; its
+    hyper-parameters are exponents (10**alpha, 10**gamma). Needs a checkout of its `main.py`:
+    TRANSFERKIT_ESZSL_REPO=<folder with main.py>."""
+    import importlib.util
+    import os
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    repo = os.environ.get("TRANSFERKIT_ESZSL_REPO")
+    if not repo or not (Path(repo) / "main.py").is_file():
+        pytest.skip("set TRANSFERKIT_ESZSL_REPO to a checkout of sbharadwajj/embarrassingly-simple-zero-shot-learning")
+    from .test_data import _write_gbu
+
+    p = make_problem(seed=4)
+    _write_gbu(tmp_path / "TOY", p)
+    spec = importlib.util.spec_from_file_location("public_eszsl", Path(repo) / "main.py")
+    module = importlib.util.module_from_spec(spec)
+    argv, sys.argv = sys.argv, ["main.py"]
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.argv = argv
+    theirs = module.EsZSL(SimpleNamespace(dataset="TOY", dataset_path=f"{tmp_path}/"))
+    for alpha, gamma in [(0, 0), (1, -1), (-2, 2)]:
+        W = theirs.train(alpha, gamma)  # [d, a], from trainval features (d x m) and signatures (a x z)
+        ours = eszsl_weights(theirs.trainval_vec.T, theirs.gt_trainval, theirs.trainval_sig.T, 10.0**alpha, 10.0**gamma)
+        np.testing.assert_allclose(ours, W, rtol=1e-6, atol=1e-9)
