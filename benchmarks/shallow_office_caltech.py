@@ -8,7 +8,7 @@ within its own domain. No hyper-parameter sees target labels; all are fixed in a
 * 1-NN: ``KNeighborsClassifier(1)``; linear SVM: libsvm's ``SVC(kernel="linear", C=1)`` (the
   papers below use LIBSVM); ``--svm linear_svc`` uses liblinear's ``LinearSVC(C=1)`` instead
   (one-vs-rest, squared hinge: it does not converge in 10,000 iterations on the raw 800-d
-  features and is far from libsvm on SA's coordinates, see docs/shallow_benchmarks.md).
+  features and is far from libsvm on SA's coordinates, see docs/benchmarks.md, shallow transfer 3b).
 * KMM: RBF ``gamma = 1/d``, ``B = 1000``, ``eps = (sqrt(n_s)-1)/sqrt(n_s)`` (the paper's);
   only with the SVM (1-NN takes no sample weights).
 * CORAL: ``reg = 1`` (the paper's), source moved to the target mean.

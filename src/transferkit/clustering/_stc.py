@@ -54,7 +54,7 @@ class SelfTaughtClustering(CoClusterer):
             starts the target exactly as the target-only baseline does). Which single start is
             better depends on the data (``"aux"`` on 100-document 20 Newsgroups targets,
             ``"kmeans"`` on Office-Caltech10 SURF pairs); ``"both"`` was at least as good as
-            either on both (``docs/cluster_benchmarks.md``).
+            either on both (``docs/benchmarks.md``, "Self-taught clustering").
         n_init, max_iter, tol, random_state: as in
             :class:`InformationTheoreticCoClustering`; with ``n_init > 1`` the run with the
             lowest ``J`` is kept.
