@@ -23,7 +23,7 @@ from transferkit.experiments._config import AdaptData, CompareData
 
 OFFLINE = offline_ucr_names()
 needs_offline = pytest.mark.skipif(
-    "GunPoint" not in OFFLINE, reason="no aeon/sktime wheel with GunPoint installed (pip install aeon)"
+    "GunPoint" not in OFFLINE, reason="no sktime/aeon wheel with GunPoint installed (the timeseries extra: pip install sktime)"
 )
 
 HEADER = """# a comment
