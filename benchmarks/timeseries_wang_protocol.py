@@ -99,6 +99,8 @@ def main() -> None:
                 last.append(correct(m_last, te).mean())
                 best.append(correct(m_best, te).mean())
                 secs.append(s)
+                print(f"<!-- {name} {model_name} seed {seed}: last {last[-1]:.3f}, least-train-loss "
+                      f"{best[-1]:.3f}, {s:.0f} s -->", flush=True)
             pub = PUBLISHED.get(name)
             shown = f"{pub[0 if model_name == 'fcn' else 1]:.3f}" if pub else "-"
             print(f"| {name} | {len(tr)} / {len(te)} | {model_name} | {bs} | {epochs} | "
