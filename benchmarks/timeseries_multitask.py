@@ -104,7 +104,7 @@ def main() -> None:
     base = {s: r["correct"] for s, r in results["single-task: season"].items()}
     print("| model | season accuracy (mean [min, max]) | verdict vs single-task | forecast MSE (mean [min, max]) | train s / run |")
     print("|---|---|---|---|---|")
-    for label, names, _, _ in rows:
+    for label, _names, _, _ in rows:
         r = results[label]
         acc = [float(v["correct"].mean()) for v in r.values() if "correct" in v]
         mse = [v["mse"] for v in r.values() if "mse" in v]
