@@ -39,8 +39,10 @@ def wang_batch_size(n: int) -> int:
 
 
 def fit_wang(model: torch.nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, seed: int,
-             batch_size: int) -> tuple[torch.nn.Module, torch.nn.Module, list[float], float]:
-    """Train as Wang et al.'s scripts; returns (last model, least-training-loss model, losses, s)."""
+             batch_size: int, every: int = 0, on_checkpoint=None
+             ) -> tuple[torch.nn.Module, torch.nn.Module, list[float], float]:
+    """Train as Wang et al.'s scripts; returns (last model, least-training-loss model, losses, s).
+    ``on_checkpoint(epoch, last, least_loss)`` is called every ``every`` epochs."""
     g = torch.Generator().manual_seed(seed)
     xt, yt = torch.from_numpy(X), torch.from_numpy(np.asarray(y, dtype=np.int64))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -67,10 +69,17 @@ def fit_wang(model: torch.nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, 
         sched.step(epoch_loss)
         if epoch_loss < best_loss:
             best_loss, best_state = epoch_loss, copy.deepcopy(model.state_dict())
+        if every and on_checkpoint and len(losses) % every == 0 and len(losses) < epochs:
+            on_checkpoint(len(losses), model, _with_state(model, best_state))
+            model.train()
     seconds = time.perf_counter() - t0
-    best = copy.deepcopy(model)
-    best.load_state_dict(best_state)
-    return model, best, losses, seconds
+    return model, _with_state(model, best_state), losses, seconds
+
+
+def _with_state(model: torch.nn.Module, state: dict) -> torch.nn.Module:
+    other = copy.deepcopy(model)
+    other.load_state_dict(state)
+    return other
 
 
 def main() -> None:
@@ -80,6 +89,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--epochs-fcn", type=int, default=2000)
     ap.add_argument("--epochs-resnet", type=int, default=1500)
+    ap.add_argument("--report-every", type=int, default=500,
+                    help="also print the test accuracy every this many epochs (0: never)")
     args = ap.parse_args()
     one_thread()
     print(f"# Wang et al. (2017) protocol from scratch, official splits, FCN {args.epochs_fcn} / "
@@ -95,7 +106,12 @@ def main() -> None:
             last, best, secs = [], [], []
             for seed in args.seeds:
                 model = make_fcn(tr.X.shape[1], tr.num_classes, seed, model_name)
-                m_last, m_best, _, s = fit_wang(model, tr.X, tr.y, epochs, seed, bs)
+                def report(epoch, m_last, m_best, name=name, model_name=model_name, seed=seed, te=te):
+                    print(f"<!-- {name} {model_name} seed {seed}, epoch {epoch}: last "
+                          f"{correct(m_last, te).mean():.3f}, least-train-loss {correct(m_best, te).mean():.3f} -->",
+                          flush=True)
+
+                m_last, m_best, _, s = fit_wang(model, tr.X, tr.y, epochs, seed, bs, args.report_every, report)
                 last.append(correct(m_last, te).mean())
                 best.append(correct(m_best, te).mean())
                 secs.append(s)
