@@ -11,7 +11,8 @@ The update is a ``torch.nn.utils.parametrize`` parametrisation of the weight: th
 its fused recurrent kernel (``nn.LSTM.forward`` re-reads its weights when they change), so the
 cost is one ``r``-rank product per weight and call, not a Python loop over time steps. Biases
 stay frozen (peft's ``bias="none"``). LoRA's input dropout has no weight-space form and does
-not apply to these adapters.
+not apply to these adapters. A parametrised module cannot be pickled whole (torch refuses
+``torch.save(model)``); save ``adapter_state_dict`` or ``state_dict()``, or ``merge`` first.
 """
 
 from __future__ import annotations
