@@ -177,7 +177,7 @@ def test_hyperparameters_are_validated_and_registered():
     with pytest.raises(ValueError, match="regular"):
         LoRA(target_modules="(")
     model = create_backbone("mlp", in_features=4, hidden=(8,))
-    with pytest.raises(ValueError, match="matches no Linear/Conv2d"):
+    with pytest.raises(ValueError, match="matches no Linear/Conv"):
         LoRA(target_modules=["query"]).prepare(model, num_classes=2)
     model = LoRA().prepare(create_backbone("mlp", in_features=4, hidden=(8,)), num_classes=2)
     with pytest.raises(ValueError, match="already carries LoRA"):

@@ -23,23 +23,12 @@ SMALL = {
     "ts_transformer": {"d_model": 8, "nhead": 2, "dim_feedforward": 16},
 }
 STRATEGIES = [m.name for m in tk.list_methods("finetune")]
-#: LoRA adapts the Linear and Conv2d layers ``finetune._lora.lora_target_modules`` lists; the
-#: convolutional sequence nets need ``nn.Conv1d`` added there (test_lora_with_conv1d_targets
-#: shows that suffices), and peft has no LoRA for nn.LSTM/nn.GRU
-_LORA_GAP = {
-    "rnn": "peft has no LoRA layer for nn.LSTM / nn.GRU",
-}
 
 
 def _strategy_cases():
-    out = []
-    for name in SEQUENCE:
-        for strategy in STRATEGIES:
-            marks = []
-            if strategy == "lora" and name in _LORA_GAP:
-                marks = [pytest.mark.xfail(raises=ValueError, strict=True, reason=_LORA_GAP[name])]
-            out.append(pytest.param(name, strategy, marks=marks, id=f"{name}-{strategy}"))
-    return out
+    """Every strategy on every sequence net (LoRA included: peft adapts the Linear/Conv1d
+    layers, ``finetune._lora_rnn`` the LSTM/GRU weights; tests/timeseries/test_lora_rnn.py)."""
+    return [pytest.param(name, strategy, id=f"{name}-{strategy}") for name in SEQUENCE for strategy in STRATEGIES]
 
 
 def small(name, in_channels=2, num_outputs=4, **kw):

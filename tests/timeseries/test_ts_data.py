@@ -9,6 +9,7 @@ import torch
 
 from transferkit.data._kinds import check_data_spec, load_data
 from transferkit.data.timeseries import (
+    default_length,
     find_ucr,
     load_ts_domain,
     load_ucr,
@@ -19,11 +20,11 @@ from transferkit.data.timeseries import (
     znormalise,
 )
 from transferkit.exceptions import ConfigError, DataError
-from transferkit.experiments._config import AdaptData, CompareData
+from transferkit.experiments._config import AdaptData, CompareData, MultitaskData, parse_config
 
 OFFLINE = offline_ucr_names()
 needs_offline = pytest.mark.skipif(
-    "GunPoint" not in OFFLINE, reason="no aeon/sktime wheel with GunPoint installed (pip install aeon)"
+    "GunPoint" not in OFFLINE, reason="no sktime/aeon wheel with GunPoint installed (the timeseries extra: pip install sktime)"
 )
 
 HEADER = """# a comment
@@ -75,8 +76,16 @@ def test_resampling_is_linear_interpolation():
     np.testing.assert_allclose(out[1, 0], [2, 2, 2, 2, 2])
     with pytest.raises(DataError, match="more than the padded length 2"):
         to_length(s, 2, rule="pad")
-    with pytest.raises(DataError, match="length_rule must be 'resample' or 'pad'"):
+    with pytest.raises(DataError, match="length_rule must be one of resample, pad, truncate, got 'crop'"):
         to_length(s, 2, rule="crop")
+
+
+def test_truncation_keeps_the_first_values_and_refuses_short_series():
+    s = [np.arange(6.0).reshape(1, 6), np.arange(4.0).reshape(1, 4) + 10]
+    np.testing.assert_array_equal(to_length(s, 4, rule="truncate")[:, 0], [[0, 1, 2, 3], [10, 11, 12, 13]])
+    with pytest.raises(DataError, match="f.ts: case 1 has 4 values, fewer than the truncated length 5"):
+        to_length(s, 5, rule="truncate", where="f.ts")
+    assert [default_length([4, 6, 5], r) for r in ("resample", "pad", "truncate")] == [6, 6, 4]
 
 
 @pytest.mark.parametrize("text, match", [
@@ -193,3 +202,46 @@ def test_series_arrays_flow_through_the_arrays_kind(tmp_path):
                          data.target.input_shape, 2, False)
     x = torch.from_numpy(data.target.X)
     assert mlp(x).shape == fcn(x).shape == (len(x), 2)
+
+
+def test_length_rule_is_a_data_key_of_the_ucr_and_arrays_kinds(tmp_path):
+    """data.length / data.length_rule reach the loaders: ucr series of lengths 3 and 5 (Toy),
+    npz series of lengths 7 (source) and 4 (target); bad values are refused with the key."""
+    folder = tmp_path / "Toy"
+    folder.mkdir()
+    write(folder, "Toy_TRAIN.ts", HEADER + "1,2,3:4,5,6:down\n0,1,2,3,4:1,0,1,0,1:up\n")
+    write(folder, "Toy_TEST.ts", HEADER + "1,2,3,4:4,5,6,7:up\n")
+    shapes = {}
+    for rule, length in (("resample", None), ("pad", None), ("truncate", None), ("pad", 8), ("resample", 2)):
+        spec = CompareData(kind="ucr", root=str(tmp_path), target_domain="Toy", length=length, length_rule=rule,
+                           labels_per_class=[1])
+        data = load_data(spec, "compare")
+        shapes[rule, length] = (data.target.X.shape[-1], data.target_test.X.shape[-1])
+    assert shapes == {("resample", None): (5, 5), ("pad", None): (5, 5), ("truncate", None): (3, 3),
+                      ("pad", 8): (8, 8), ("resample", 2): (2, 2)}
+    truncated = load_data(CompareData(kind="ucr", root=str(tmp_path), target_domain="Toy", length_rule="truncate",
+                                      labels_per_class=[1]), "compare")
+    first = znormalise(np.array([[1.0, 2, 3], [4, 5, 6]]))  # z-normalised whole, then cut to 3
+    assert any(np.allclose(x, first) for x in truncated.target.X)
+    with pytest.raises(DataError, match=r"Toy_TRAIN.ts: case 1 has 5 values, more than the padded length 4"):
+        load_data(CompareData(kind="ucr", root=str(tmp_path), target_domain="Toy", length=4, length_rule="pad"),
+                  "compare")
+    with pytest.raises(ConfigError, match="data.length_rule"):
+        parse_config({"data": {"kind": "ucr", "target_domain": "Toy", "length_rule": "crop"}}, "compare")
+    with pytest.raises(ConfigError, match="data.length"):
+        parse_config({"data": {"kind": "ucr", "target_domain": "Toy", "length": 0}}, "compare")
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "series.npz"
+    np.savez(path, X_source=rng.normal(size=(6, 2, 7)).astype(np.float32), y_source=np.arange(6) % 2,
+             X_target=rng.normal(size=(4, 2, 4)).astype(np.float32), y_target=np.arange(4) % 2)
+    with pytest.raises(DataError, match="series of different lengths: set data.length and data.length_rule"):
+        load_data(CompareData(kind="arrays", path=str(path), labels_per_class=[1]), "compare")
+    cut = load_data(CompareData(kind="arrays", path=str(path), length=4, length_rule="truncate",
+                                labels_per_class=[1]), "compare")
+    assert cut.source.X.shape == (6, 2, 4)
+    np.testing.assert_array_equal(cut.source.X, np.load(path)["X_source"][..., :4])
+    with pytest.raises(ConfigError, match="data.length_rule needs data.length"):
+        load_data(CompareData(kind="arrays", path=str(path), length_rule="pad"), "compare")
+    with pytest.raises(ConfigError, match="data.length is read by data kind 'arrays' in compare and adapt only"):
+        load_data(MultitaskData(kind="arrays", path=str(path), length=4), "multitask")

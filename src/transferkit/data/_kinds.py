@@ -111,7 +111,7 @@ _add("image_folder", _T, {"root", "source_domain", "target_domain", "image_size"
      f"{_L}:load_image_folder", required=("root", "source_domain", "target_domain"))
 _add("arrays", _T | {"multitask", "zeroshot", "clustering", "selftaught"},
      {"path", "domain_column", "label_column", "source_domain", "target_domain", "task_names",
-      "task_kinds", "task_columns"},
+      "task_kinds", "task_columns", "length", "length_rule"},
      "your own arrays: an .npz (X_source, y_source, X_target[, y_target, X_target_test, "
      "y_target_test]; for compare's heterogeneous methods X_source and X_target may differ in "
      "width; multitask: X, Y; zeroshot: X, y, class_embeddings, trainval, test_seen, "
@@ -121,9 +121,10 @@ _add("arrays", _T | {"multitask", "zeroshot", "clustering", "selftaught"},
 _add("gbu", {"zeroshot"}, {"root", "dataset", "attributes", "features_file"},
      "the 'Good, Bad and Ugly' format of Xian et al. (att_splits.mat + res101.mat: AwA2, CUB, SUN, aPY)",
      f"{_L}:load_gbu", required=("root",))
-_add("ucr", _T, {"root", "source_domain", "target_domain"},
+_add("ucr", _T, {"root", "source_domain", "target_domain", "length", "length_rule"},
      "UCR/UEA time series (.ts): pretrain on data set source_domain, transfer to target_domain (official "
-     "train/test split); the sets inside an installed aeon/sktime wheel load by name offline",
+     "train/test split), series brought to one length by length_rule (resample, pad, truncate); the sets "
+     "inside an installed sktime/aeon wheel load by name offline",
      f"{_L}:load_ucr", required=("target_domain",))
 _add("newsgroups", {"clustering"}, {"root", "source_domain", "target_domain"},
      "20 Newsgroups cross-category tasks (MALSAR): target_domain and the auxiliary source_domain name "

@@ -232,6 +232,10 @@ def load_arrays(spec: Any, setting: str) -> Any:
 
     path = str(spec.path)
     is_npz = path.lower().endswith(".npz")
+    if setting not in ("labelled_target", "unlabelled_target"):
+        given = sorted({"length", "length_rule"} & spec.model_fields_set)
+        if given:
+            raise ConfigError(f"data.{given[0]} is read by data kind 'arrays' in compare and adapt only")
     if setting == "zeroshot":
         return _zeroshot_npz(path)
     if setting == "clustering":
@@ -242,10 +246,16 @@ def load_arrays(spec: Any, setting: str) -> Any:
         full = (load_npz_multitask(path, spec.task_names, spec.task_kinds) if is_npz else
                 load_table_multitask(path, spec.task_columns, spec.task_kinds))
         return full.split(spec.test_fraction, spec.seed)
+    if "length_rule" in spec.model_fields_set and spec.length is None:
+        raise ConfigError("data.length_rule needs data.length for data kind 'arrays' (arrays keep "
+                          "their own lengths unless a length is given)")
     if is_npz:
         source, target, test = load_npz_domains(path, need_target_labels=setting == "labelled_target",
-                                                different_features=setting == "labelled_target")
+                                                different_features=setting == "labelled_target",
+                                                length=spec.length, length_rule=spec.length_rule)
     else:
+        if spec.length is not None:
+            raise ConfigError("data.length applies to series [N, C, T] in an .npz, not to a CSV/Parquet table")
         if spec.source_domain is None or spec.target_domain is None:
             raise ConfigError("a CSV/Parquet table needs data.source_domain and data.target_domain")
         source, target = load_table_domains(path, spec.source_domain, spec.target_domain,
@@ -272,9 +282,11 @@ def load_ucr(spec: Any, setting: str) -> TransferData:
 
     if spec.source_domain is None:
         source = None
-        target, test = (load_split(spec.target_domain, s, spec.root) for s in ("train", "test"))
+        target, test = (load_split(spec.target_domain, s, spec.root, spec.length, spec.length_rule)
+                        for s in ("train", "test"))
     else:
-        source, target, test = load_ucr_pair(spec.source_domain, spec.target_domain, spec.root)
+        source, target, test = load_ucr_pair(spec.source_domain, spec.target_domain, spec.root,
+                                             spec.length_rule, length=spec.length)
     if source is not None and spec.source_domain != spec.target_domain:
         if setting == "unlabelled_target":
             if list(source.class_names or []) != list(target.class_names or []):

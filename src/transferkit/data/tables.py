@@ -59,7 +59,8 @@ def _nonempty(p: Path, arr: dict[str, np.ndarray], keys: list[str]) -> None:
 
 
 def load_npz_domains(
-    path: str | os.PathLike, need_target_labels: bool = True, different_features: bool = False
+    path: str | os.PathLike, need_target_labels: bool = True, different_features: bool = False,
+    length: int | None = None, length_rule: str = "resample",
 ) -> tuple[Domain, Domain, Domain | None]:
     """``(source, target, target_test or None)`` from an ``.npz`` file.
 
@@ -67,7 +68,9 @@ def load_npz_domains(
     unlabelled, for adaptation; then ``X_target_test, y_target_test`` give the evaluation
     split), optionally ``X_target_test, y_target_test``. ``X_source`` and ``X_target`` may
     have different feature counts only with ``different_features=True`` (heterogeneous
-    transfer; the command then checks that every method accepts them).
+    transfer; the command then checks that every method accepts them). With ``length``, every
+    ``X`` must be series ``[N, C, T]`` and is brought to ``T = length`` by ``length_rule``
+    (:func:`transferkit.data.timeseries.to_length`) before the shapes are compared.
     """
     p, arr = _npz(path)
     keys = set(arr)
@@ -80,7 +83,7 @@ def load_npz_domains(
     if "y_target" not in keys and "y_target_test" not in keys:
         raise DataError(f"'{p}': an unlabelled target needs X_target_test and y_target_test to evaluate on")
     _nonempty(p, arr, sorted(keys))
-    Xs, Xt = arr["X_source"].astype(np.float32), arr["X_target"].astype(np.float32)
+    Xs, Xt = (_as_length(p, key, arr[key], length, length_rule) for key in ("X_source", "X_target"))
     if Xs.ndim < 2 or Xt.ndim < 2:
         raise DataError(f"'{p}': X arrays must be [N, features...], got {Xs.shape} and {Xt.shape}")
     if Xs.shape[1:] != Xt.shape[1:] and not (different_features and Xs.ndim == Xt.ndim == 2):
@@ -88,6 +91,8 @@ def load_npz_domains(
             f"'{p}': X_source has shape {Xs.shape} but X_target {Xt.shape}; source and target "
             "must have the same features (only the heterogeneous methods of 'transferkit "
             "compare', such as dama, accept [N, d] arrays of different widths)"
+            + ("; series of different lengths: set data.length and data.length_rule"
+               if Xs.ndim == Xt.ndim == 3 and Xs.shape[1] == Xt.shape[1] else "")
         )
     ys = _labels(arr["y_source"], "y_source")
     yt = _labels(arr["y_target"], "y_target") if "y_target" in arr else None
@@ -97,11 +102,22 @@ def load_npz_domains(
     target = Domain(Xt, yt, "target", k)
     test = None
     if yte is not None:
-        Xte = arr["X_target_test"].astype(np.float32)
+        Xte = _as_length(p, "X_target_test", arr["X_target_test"], length, length_rule)
         if Xte.shape[1:] != Xt.shape[1:]:
             raise DataError(f"'{p}': X_target_test has {Xte.shape[1:]} features, X_target {Xt.shape[1:]}")
         test = Domain(Xte, yte, "target_test", k)
     return source, target, test
+
+
+def _as_length(p, key: str, X: np.ndarray, length: int | None, rule: str) -> np.ndarray:
+    X = X.astype(np.float32)
+    if length is None:
+        return X
+    from .timeseries import to_length
+
+    if X.ndim != 3:
+        raise DataError(f"'{p}': a series length needs {key} as series [N, C, T], got shape {X.shape}")
+    return to_length(list(X), length, rule, where=f"'{p}' {key}").astype(np.float32)
 
 
 def load_npz_multitask(path: str | os.PathLike, task_names=None, kinds="regression"):

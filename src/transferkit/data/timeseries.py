@@ -14,10 +14,12 @@ Conventions of the loaders (:func:`load_ts_domain`, :func:`load_ucr`):
 * inputs are ``float32`` arrays ``[N, C, T]`` (``C = 1`` for univariate sets);
 * **z-normalisation per series**: each channel of each case is shifted to mean 0 and scaled to
   standard deviation 1 over time (the archives' convention; a constant channel becomes 0);
-* **lengths**: series of unequal length are brought to one length ``T`` (the longest series of
-  the file unless ``length`` is given) by ``length_rule="resample"`` (default: linear
-  interpolation of each channel onto ``T`` evenly spaced points of its own time span) or
-  ``"pad"`` (zeros appended after z-normalisation; a series longer than ``T`` is an error);
+* **lengths**: series of unequal length are brought to one length ``T`` by ``length_rule``:
+  ``"resample"`` (default: linear interpolation of each channel onto ``T`` evenly spaced points
+  of its own time span), ``"pad"`` (zeros appended after z-normalisation; a series longer than
+  ``T`` is an error) or ``"truncate"`` (the first ``T`` values kept, as aeon's ``Truncator``
+  does; a series shorter than ``T`` is an error). Unless ``length`` is given, ``T`` is the
+  longest series (``resample``, ``pad``) or the shortest (``truncate``) of the set;
 * labels are integers ``0..K-1`` in the order the header's ``@classLabel`` declares them
   (``class_names`` keeps the declared strings).
 
@@ -40,13 +42,15 @@ from ..exceptions import DataError
 from ._base import Domain
 
 __all__ = [
-    "TSFile", "read_ts", "znormalise", "to_length", "load_ts_domain", "find_ucr", "offline_ucr_names",
+    "TSFile", "read_ts", "znormalise", "LENGTH_RULES", "default_length", "to_length", "load_ts_domain", "find_ucr", "offline_ucr_names",
     "load_ucr", "load_ucr_pair",
 ]
 
 _BOOL_TAGS = {"timestamps", "missing", "univariate", "equallength"}
 _INT_TAGS = {"serieslength", "dimensions", "dimension"}
 _KNOWN_TAGS = _BOOL_TAGS | _INT_TAGS | {"problemname", "classlabel", "targetlabel", "data"}
+#: how series of unequal length are brought to one length (``to_length``)
+LENGTH_RULES = ("resample", "pad", "truncate")
 #: packages whose wheels ship .ts files, and where (searched in this order)
 _WHEEL_DATA = (("aeon", ("datasets", "data")), ("sktime", ("datasets", "data")))
 
@@ -196,15 +200,28 @@ def znormalise(x: np.ndarray, eps: float = 1e-8) -> np.ndarray:
     return (x - mean) / np.where(std < eps, 1.0, std)
 
 
-def to_length(series: Sequence[np.ndarray], length: int, rule: str = "resample") -> np.ndarray:
+def default_length(lengths: Sequence[int] | np.ndarray, rule: str = "resample") -> int:
+    """The length ``rule`` brings series to when none is given: the shortest for ``truncate``
+    (nothing is padded), the longest otherwise (nothing is cut)."""
+    _check_rule(rule)
+    lengths = np.asarray(lengths)
+    return int(lengths.min() if rule == "truncate" else lengths.max())
+
+
+def _check_rule(rule: str) -> None:
+    if rule not in LENGTH_RULES:
+        raise DataError(f"length_rule must be one of {', '.join(LENGTH_RULES)}, got '{rule}'")
+
+
+def to_length(series: Sequence[np.ndarray], length: int, rule: str = "resample", where: str = "series") -> np.ndarray:
     """Stack ``[C, T_i]`` series into ``[N, C, length]``.
 
     ``resample``: linear interpolation of each channel from its ``T_i`` evenly spaced points
     onto ``length`` points spanning the same interval (a series of one value is repeated);
-    ``pad``: zeros appended; a longer series is an error.
+    ``pad``: zeros appended, a longer series is an error; ``truncate``: the first ``length``
+    values kept, a shorter series is an error. ``where`` names the series in errors (a file).
     """
-    if rule not in ("resample", "pad"):
-        raise DataError(f"length_rule must be 'resample' or 'pad', got '{rule}'")
+    _check_rule(rule)
     if length <= 0:
         raise DataError(f"length must be > 0, got {length}")
     out = np.zeros((len(series), series[0].shape[0], length))
@@ -215,8 +232,14 @@ def to_length(series: Sequence[np.ndarray], length: int, rule: str = "resample")
             out[i] = s
         elif rule == "pad":
             if t > length:
-                raise DataError(f"series {i} has {t} values, more than the padded length {length}")
+                raise DataError(f"{where}: case {i} has {t} values, more than the padded length {length} "
+                                "(length_rule 'pad' never cuts; use 'truncate' or 'resample')")
             out[i, :, :t] = s
+        elif rule == "truncate":
+            if t < length:
+                raise DataError(f"{where}: case {i} has {t} values, fewer than the truncated length {length} "
+                                "(length_rule 'truncate' never pads; use 'pad' or 'resample')")
+            out[i] = s[:, :length]
         elif t == 1:
             out[i] = s[:, :1]
         else:
@@ -248,8 +271,8 @@ def load_ts_domain(
     if unknown:
         raise DataError(f"{ts.path}: class labels {unknown} are not among {names}")
     series = [znormalise(s) for s in ts.series] if znorm else ts.series
-    target_len = int(length) if length is not None else int(ts.lengths.max())
-    X = to_length(series, target_len, length_rule).astype(np.float32)
+    target_len = int(length) if length is not None else default_length(ts.lengths, length_rule)
+    X = to_length(series, target_len, length_rule, where=ts.path).astype(np.float32)
     y = np.array([index[lab] for lab in ts.labels], dtype=np.int64)
     return Domain(X, y, name or ts.problem_name or Path(ts.path).stem, len(names), names)
 
@@ -332,7 +355,8 @@ def load_ucr(
         raise DataError(f"split must be 'train' or 'test', got '{split}'")
     train_path, test_path = find_ucr(name, root)
     train_ts, test_ts = read_ts(train_path), read_ts(test_path)
-    length = int(length) if length is not None else int(max(train_ts.lengths.max(), test_ts.lengths.max()))
+    if length is None:
+        length = default_length(np.concatenate([train_ts.lengths, test_ts.lengths]), length_rule)
     ts = train_ts if split == "train" else test_ts
     return load_ts_domain(ts, name if split == "train" else f"{name}_test", train_ts.class_names, length,
                           length_rule, znorm)
@@ -344,11 +368,13 @@ def load_ucr_pair(
     root: str | Path | None = None,
     length_rule: str = "resample",
     znorm: bool = True,
+    length: int | None = None,
 ) -> tuple[Domain, Domain, Domain]:
     """``(source train, target train, target test)`` for transfer from one data set to another.
 
-    The target's own length is kept; the source series are brought to it (``length_rule``), so
-    one network reads both. The channel counts must match.
+    All three are brought to ``length`` (default: the target's own length under
+    ``length_rule``, train and test together) by ``length_rule``, so one network reads both
+    sets. The channel counts must match.
     """
     t_train, t_test = find_ucr(target, root)
     s_train, _ = find_ucr(source, root)
@@ -359,7 +385,8 @@ def load_ucr_pair(
             f"source '{source}' ({s_train}) has {src.n_channels} channels but target '{target}' ({t_train}) "
             f"has {tgt_train.n_channels}; one network cannot read both"
         )
-    length = int(max(tgt_train.lengths.max(), tgt_test.lengths.max()))
+    if length is None:
+        length = default_length(np.concatenate([tgt_train.lengths, tgt_test.lengths]), length_rule)
     names = tgt_train.class_names
     return (
         load_ts_domain(src, source, src.class_names, length, length_rule, znorm),

@@ -95,6 +95,10 @@ class DataSpec(_Strict):
     target_shift: Literal["none", "noise", "translate", "invert", "rotate"] = "noise"
     # amazon reviews: mSDA 5000-d features or the 400-d version
     features: Literal["dann_5000", "400"] = "dann_5000"
+    # time series (ucr, arrays): one length for every series; ucr: default the target set's
+    # longest series (shortest for truncate); arrays: only where length is given
+    length: PositiveInt | None = None
+    length_rule: Literal["resample", "pad", "truncate"] = "resample"
     # common
     max_samples: PositiveInt | None = None  # random cap on each domain's pool (quick runs)
     test_fraction: Fraction = 0.5  # target samples held out for test when no test split exists

@@ -7,6 +7,11 @@ the start, so the adapted model starts equal to the pretrained one) (Eq. 3 and S
 Only ``A``, ``B`` and the new task head train: ``r * (d_in + d_out)`` parameters per adapted
 Linear, ``r * (c_in * k * k + c_out)`` per adapted ``k x k`` Conv2d.
 
+peft has no LoRA layer for ``nn.LSTM``/``nn.GRU``: their weight matrices get the same update
+through :mod:`transferkit.finetune._lora_rnn` (a ``torch.nn.utils.parametrize`` low-rank term,
+``r * (d_in + d_out)`` parameters per matrix), so the recurrent backbone adapts like the others
+and a model with only recurrent layers does not need peft at all.
+
 The adapters are peft's (``peft.inject_adapter_in_model`` with a ``LoraConfig``), injected in
 place into the backbone, which keeps its protocol (``features``, ``head``, ``layer_groups``)::
 
@@ -27,6 +32,7 @@ from torch import Tensor, nn
 from .._registry import register
 from .._utils import require
 from ..backbones._base import Backbone
+from . import _lora_rnn
 from ._base import FineTuneStrategy, check_lr_scale
 
 __all__ = ["LoRA", "lora_target_modules"]
@@ -40,7 +46,8 @@ def _excluded(name: str) -> bool:
 
 
 def lora_target_modules(model: nn.Module) -> list[str]:
-    """Names of every ``nn.Linear``, ``nn.Conv1d`` and ``nn.Conv2d`` of the encoder (heads excluded).
+    """Names of every ``nn.Linear``, ``nn.Conv1d``, ``nn.Conv2d`` and recurrent layer
+    (``nn.LSTM``, ``nn.GRU``, ``nn.RNN``) of the encoder (heads excluded).
 
     Grouped/depthwise convolutions are left out: peft cannot merge adapters into them.
     """
@@ -48,7 +55,8 @@ def lora_target_modules(model: nn.Module) -> list[str]:
     for name, module in model.named_modules():
         if not name or _excluded(name):
             continue
-        if isinstance(module, nn.Linear) or (isinstance(module, (nn.Conv1d, nn.Conv2d)) and module.groups == 1):
+        if (isinstance(module, nn.Linear) or _lora_rnn.is_recurrent(module)
+                or (isinstance(module, (nn.Conv1d, nn.Conv2d)) and module.groups == 1)):
             names.append(name)
     return names
 
@@ -60,8 +68,10 @@ class LoRA(FineTuneStrategy):
     Args:
         r: rank of each update ``B A`` (paper: 1-64; 8 is the common default).
         alpha: scaling numerator; the update is multiplied by ``alpha / r`` (Sec. 4.1).
-        dropout: dropout on the adapter input (0.0 in the paper's GPT-3 runs; 0.1 for RoBERTa).
-        target_modules: ``"auto"`` (every Linear and non-grouped Conv2d of the encoder), a list
+        dropout: dropout on the adapter input (0.0 in the paper's GPT-3 runs; 0.1 for RoBERTa);
+            Linear/Conv adapters only (a recurrent layer's adapter has no input to drop).
+        target_modules: ``"auto"`` (every Linear, non-grouped Conv1d/Conv2d and LSTM/GRU/RNN
+            layer of the encoder), a list
             of module-name suffixes (``["query", "value"]`` is the paper's choice for
             attention), or a regular expression that must match a full module name.
         backbone_lr_scale: multiplies the base learning rate for the adapters (the head trains
@@ -119,15 +129,26 @@ class LoRA(FineTuneStrategy):
         if not chosen:
             sample = ", ".join(candidates[:6]) + (", ..." if len(candidates) > 6 else "")
             raise ValueError(
-                f"target_modules={self.target_modules!r} matches no Linear/Conv2d layer of the "
+                f"target_modules={self.target_modules!r} matches no Linear/Conv/recurrent layer of the "
                 f"encoder; candidates: {sample or 'none'}"
             )
         return chosen
 
-    def config(self, model: nn.Module):
-        """The ``peft.LoraConfig`` this strategy injects into ``model``."""
-        peft = require("peft", "adapters")
+    def _split_targets(self, model: nn.Module) -> tuple[list[str], list[str]]:
+        """(targets peft adapts, recurrent targets adapted by :mod:`._lora_rnn`)."""
         targets = self._resolve_targets(model)
+        recurrent = [n for n in targets if _lora_rnn.is_recurrent(model.get_submodule(n))]
+        return [n for n in targets if n not in recurrent], recurrent
+
+    def config(self, model: nn.Module):
+        """The ``peft.LoraConfig`` this strategy injects into ``model`` (its Linear/Conv
+        targets; ``None`` where every target is a recurrent layer)."""
+        return self._peft_config(self._split_targets(model)[0])
+
+    def _peft_config(self, targets: list[str]):
+        if not targets:
+            return None
+        peft = require("peft", "adapters")
         pattern = "^(" + "|".join(re.escape(t) for t in targets) + ")$"
         return peft.LoraConfig(
             r=self.r,
@@ -137,11 +158,19 @@ class LoRA(FineTuneStrategy):
             bias="none",
         )
 
-    def _configure(self, model: Backbone) -> None:
-        peft = require("peft", "adapters")
-        if getattr(model, "peft_config", None):
+    def _check_prepare(self, backbone: Backbone, num_classes: int, reuse_head: bool) -> None:
+        # refused before prepare resets the head or unfreezes anything: the model stays as it was
+        if getattr(backbone, "peft_config", None) or _lora_rnn.has_recurrent_lora(backbone):
             raise ValueError("this model already carries LoRA adapters; prepare a fresh backbone")
-        peft.inject_adapter_in_model(self.config(model), model, adapter_name=_ADAPTER)
+        super()._check_prepare(backbone, num_classes, reuse_head)
+
+    def _configure(self, model: Backbone) -> None:
+        targets, recurrent = self._split_targets(model)
+        config = self._peft_config(targets)
+        if config is not None:
+            peft = require("peft", "adapters")
+            peft.inject_adapter_in_model(config, model, adapter_name=_ADAPTER)
+        _lora_rnn.add_recurrent_lora(model, recurrent, self.r, self.alpha)
         for name, p in model.named_parameters():
             p.requires_grad_("lora_" in name)
         for p in model.head.parameters():
@@ -151,16 +180,26 @@ class LoRA(FineTuneStrategy):
 
     @staticmethod
     def adapter_state_dict(model: nn.Module) -> dict[str, Tensor]:
-        """The adapter weights only (peft's ``get_peft_model_state_dict``)."""
-        peft = require("peft", "adapters")
-        return peft.get_peft_model_state_dict(model, adapter_name=_ADAPTER)
+        """The adapter weights only (peft's ``get_peft_model_state_dict``, plus the recurrent
+        layers' adapters)."""
+        state = _lora_rnn.recurrent_lora_state_dict(model)
+        if getattr(model, "peft_config", None):
+            peft = require("peft", "adapters")
+            state.update(peft.get_peft_model_state_dict(model, adapter_name=_ADAPTER))
+        return state
 
     @staticmethod
     def load_adapter_state_dict(model: nn.Module, state: dict[str, Tensor]) -> None:
         """Load adapter weights saved by :meth:`adapter_state_dict` into a prepared model."""
-        peft = require("peft", "adapters")
-        result = peft.set_peft_model_state_dict(model, state, adapter_name=_ADAPTER)
-        unexpected = list(getattr(result, "unexpected_keys", []) or [])
+        unexpected = _lora_rnn.load_recurrent_lora_state_dict(
+            model, {k: v for k, v in state.items() if ".parametrizations." in k})
+        rest = {k: v for k, v in state.items() if ".parametrizations." not in k}
+        if not getattr(model, "peft_config", None):
+            unexpected += list(rest)
+        else:
+            peft = require("peft", "adapters")
+            result = peft.set_peft_model_state_dict(model, rest, adapter_name=_ADAPTER)
+            unexpected += list(getattr(result, "unexpected_keys", []) or [])
         if unexpected:
             raise ValueError(
                 f"adapter state does not fit this model: {len(unexpected)} unexpected keys "
@@ -180,6 +219,9 @@ class LoRA(FineTuneStrategy):
     def merge(model: nn.Module) -> nn.Module:
         """Fold every adapter into its base weight and put the plain layer back (peft's
         ``merge_and_unload``); the model computes the same function without the adapters."""
+        _lora_rnn.merge_recurrent_lora(model)
+        if not getattr(model, "peft_config", None):
+            return model
         require("peft", "adapters")
         from peft.tuners.lora import LoraLayer
 
