@@ -86,6 +86,18 @@ def write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
+def save_figure(fig: Any, out: Path, name: str, dpi: int) -> str:
+    """Write ``fig`` to ``out/figures/<name>``, close it, and return that path relative to
+    ``out`` (as the report links it)."""
+    import matplotlib.pyplot as plt
+
+    path = Path(out) / "figures" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return str(path.relative_to(out))
+
+
 def write_results(
     output_dir: Path,
     config: dict[str, Any],

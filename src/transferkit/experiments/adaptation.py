@@ -31,7 +31,13 @@ from ._executor import (
     method_seed_tasks,
     run_grid,
 )
-from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    prepare_output_dir,
+    save_figure,
+    write_results,
+)
 from ._shallow import (
     base_name,
     fit_shallow,
@@ -289,8 +295,4 @@ def _curve_figure(out: Path, curves: dict[str, list[float]]) -> str:
     ax.set_ylabel("target accuracy")
     ax.legend()
     fig.tight_layout()
-    path = out / "figures" / "target_accuracy.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return str(path.relative_to(out))
+    return save_figure(fig, out, "target_accuracy.png", dpi=100)

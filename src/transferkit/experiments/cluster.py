@@ -36,7 +36,13 @@ from ._executor import (
     method_seed_tasks,
     run_grid,
 )
-from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    prepare_output_dir,
+    save_figure,
+    write_results,
+)
 from ._summary import save_samples, summarize, write_report
 
 __all__ = ["run_cluster", "BASELINES", "matched_correct"]
@@ -150,11 +156,7 @@ def _lambda_figure(out: Path, runs: list[dict]) -> str | None:
     fig.suptitle("Self-taught clustering against λ; dashed: the λ chosen by stability (darker: more seeds)",
                  fontsize=9)
     fig.tight_layout()
-    path = out / "figures" / "lambda_sweep.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path.relative_to(out))
+    return save_figure(fig, out, "lambda_sweep.png", dpi=110)
 
 
 def _structure_figure(out: Path, data: Any, run: dict, max_rows: int = 1000) -> str:
@@ -204,11 +206,7 @@ def _structure_figure(out: Path, data: Any, run: dict, max_rows: int = 1000) -> 
     ax_b.set_title("q(z~ | x~)", fontsize=9)
     fig.colorbar(im, ax=ax_b, fraction=0.08)
     fig.tight_layout()
-    path = out / "figures" / "co_clusters.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path.relative_to(out))
+    return save_figure(fig, out, "co_clusters.png", dpi=110)
 
 
 def run_cluster(cfg: ClusterConfig, output_dir: str | Path | None = None, resume: bool = False,

@@ -41,7 +41,13 @@ from ..training import OptimConfig, fit_finetune
 from ._common import check_logger_installed, make_logger, threads, trainer_key
 from ._config import LAYER_VARIANTS, LayersConfig
 from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
-from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    prepare_output_dir,
+    save_figure,
+    write_results,
+)
 from ._summary import save_samples, summarize, write_report
 from .compare import (
     _correct,
@@ -262,11 +268,7 @@ def _figure(out: Path, summary: list[dict], variants: list[str], cfg: LayersConf
     ax.set_title(f"{cfg.backbone.name} on {cfg.data.kind}: which layers transfer (mean, 95% interval)", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path = out / "figures" / "accuracy_vs_layers.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return str(path.relative_to(out))
+    return save_figure(fig, out, "accuracy_vs_layers.png", dpi=120)
 
 
 def _report(out: Path, cfg: LayersConfig, summary: list[dict], info: dict, figures: list[str],

@@ -42,6 +42,7 @@ from ._results import (
     is_main_process,
     markdown_table,
     prepare_output_dir,
+    save_figure,
     write_results,
 )
 from ._summary import save_samples, summarize, write_report
@@ -378,11 +379,7 @@ def _filters_figure(out: Path, results: list[dict], max_tiles: int = 64) -> str 
         ax.axis("off")
     fig.suptitle("Learnt on the unlabelled source (first seed)", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
-    path = out / "figures" / "filters.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return str(path.relative_to(out))
+    return save_figure(fig, out, "filters.png", dpi=120)
 
 
 def _pivot(summary: list[dict], runs: list[dict], budgets: list[int]) -> str:

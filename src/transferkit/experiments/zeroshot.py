@@ -30,7 +30,13 @@ from ._executor import (
     method_seed_tasks,
     run_grid,
 )
-from ._results import check_output_dir, is_main_process, prepare_output_dir, write_results
+from ._results import (
+    check_output_dir,
+    is_main_process,
+    prepare_output_dir,
+    save_figure,
+    write_results,
+)
 from ._summary import summarize, write_report
 
 __all__ = ["run_zeroshot", "BASELINES"]
@@ -85,11 +91,7 @@ def _curve_figure(out: Path, runs: list[dict], seed: int) -> str | None:
     ax.set_title("Seen-unseen trade-off of calibrated stacking")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    path = out / "figures" / "seen_unseen_curve.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path.relative_to(out))
+    return save_figure(fig, out, "seen_unseen_curve.png", dpi=110)
 
 
 def _per_class_figure(out: Path, runs: list[dict], class_names: list[str], seen: np.ndarray) -> str | None:
@@ -126,11 +128,7 @@ def _per_class_figure(out: Path, runs: list[dict], class_names: list[str], seen:
                  + ", mean over seeds")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    path = out / "figures" / "per_class_accuracy.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return str(path.relative_to(out))
+    return save_figure(fig, out, "per_class_accuracy.png", dpi=110)
 
 
 def run_zeroshot(cfg: ZeroshotConfig, output_dir: str | Path | None = None, resume: bool = False,
