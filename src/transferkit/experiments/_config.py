@@ -47,14 +47,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _positive(v: int) -> int:
-    if v <= 0:
+def _positive(v: float) -> float:
+    if not v > 0:  # NaN fails too
         raise ValueError(f"must be > 0, got {v}")
     return v
 
 
 #: an integer key that must be > 0 (budgets, sizes, epochs), with the project's error wording
 PositiveInt = Annotated[int, AfterValidator(_positive)]
+#: a float key that must be > 0 (learning rates, penalties)
+PositiveFloat = Annotated[float, AfterValidator(_positive)]
 
 
 def _fraction(v: float) -> float:
@@ -473,19 +475,12 @@ class SelftaughtPretrain(_Strict):
     n_patches: PositiveInt = 20000
     epochs: PositiveInt = 5
     batch_size: PositiveInt = 256
-    lr: float = 1e-3
+    lr: PositiveFloat = 1e-3
     weight_decay: float = 0.0
     # per-image contrast normalisation (mean removed, divided by sqrt(variance + 0.01)) of the
     # source patches and of the target images, for every network (scratch too): photos and
     # digits then share a scale
     normalize: bool = True
-
-    @field_validator("lr")
-    @classmethod
-    def _lr(cls, v: float) -> float:
-        if not v > 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
 
 class ClassifierSpec(_Strict):
@@ -493,15 +488,8 @@ class ClassifierSpec(_Strict):
     standardisation, then logistic regression with inverse penalty ``C``; fixed in advance, since
     a few labels per class leave none to tune it on."""
 
-    C: float = 1.0
+    C: PositiveFloat = 1.0
     max_iter: PositiveInt = 3000
-
-    @field_validator("C")
-    @classmethod
-    def _c(cls, v: float) -> float:
-        if not v > 0:
-            raise ValueError(f"must be > 0, got {v}")
-        return v
 
 
 class SelftaughtTrainer(TrainerSpec):
