@@ -32,6 +32,30 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
+def score_seed(res, base, Xs, ys, Xt, yt, Zs, Zt, per_class: int, components: int, svd: int, seed: int) -> None:
+    """One seed: draw ``per_class`` labelled target rows per class, score ``target only`` and
+    ``DAMA`` (and both on the ``svd``-dimensional ``Zs``, ``Zt`` when ``svd``) on the rest of
+    the target, appending accuracies (%) to ``res``."""
+    from sklearn.base import clone
+
+    from transferkit.feature import ManifoldAlignment, pack_heterogeneous
+
+    rng = np.random.default_rng(seed)
+    lab = np.concatenate([rng.choice(np.flatnonzero(yt == c), per_class, replace=False)
+                          for c in np.unique(yt)])
+    test = np.setdiff1d(np.arange(yt.size), lab)
+    ym = np.full(yt.size, -1)
+    ym[lab] = yt[lab]
+    variants = [("", Xs, Xt, Xs.shape[1], components)]
+    if svd:
+        variants.append((" (SVD)", Zs, Zt, svd, min(components, 2 * svd)))
+    for suffix, S, T, n_source, n_comp in variants:
+        res["target only" + suffix].append(100 * clone(base).fit(T[lab], yt[lab]).score(T[test], yt[test]))
+        X, y, sd = pack_heterogeneous(S, ys, T, ym)
+        dama = ManifoldAlignment(clone(base), n_source_features=n_source, n_components=n_comp, mu=1.0)
+        res["DAMA" + suffix].append(100 * dama.fit(X, y, sd).score(T[test], yt[test]))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", default="0,1,2")
@@ -41,11 +65,8 @@ def main() -> None:
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
     from shallow_tradaboost import PAIRS, default_root, load
-    from sklearn.base import clone
     from sklearn.decomposition import TruncatedSVD
     from sklearn.linear_model import LogisticRegression
-
-    from transferkit.feature import ManifoldAlignment, pack_heterogeneous
 
     seeds = [int(s) for s in a.seeds.split(",")]
     base = LogisticRegression(C=1.0, max_iter=1000)
@@ -63,25 +84,8 @@ def main() -> None:
                 Zs = TruncatedSVD(a.svd, random_state=0).fit_transform(Xs)
                 Zt = TruncatedSVD(a.svd, random_state=0).fit_transform(Xt)
             for seed in seeds:
-                rng = np.random.default_rng(seed)
-                lab = np.concatenate([rng.choice(np.flatnonzero(yt == c), a.per_class,
-                                                 replace=False) for c in np.unique(yt)])
-                test = np.setdiff1d(np.arange(yt.size), lab)
-                res["target only"].append(
-                    100 * clone(base).fit(Xt[lab], yt[lab]).score(Xt[test], yt[test]))
-                ym = np.full(yt.size, -1)
-                ym[lab] = yt[lab]
-                X, y, sd = pack_heterogeneous(Xs, ys, Xt, ym)
-                dama = ManifoldAlignment(clone(base), n_source_features=1000,
-                                         n_components=a.components, mu=1.0)
-                res["DAMA"].append(100 * dama.fit(X, y, sd).score(Xt[test], yt[test]))
-                if a.svd:
-                    res["target only (SVD)"].append(
-                        100 * clone(base).fit(Zt[lab], yt[lab]).score(Zt[test], yt[test]))
-                    X, y, sd = pack_heterogeneous(Zs, ys, Zt, ym)
-                    dama = ManifoldAlignment(clone(base), n_source_features=a.svd,
-                                             n_components=min(a.components, 2 * a.svd), mu=1.0)
-                    res["DAMA (SVD)"].append(100 * dama.fit(X, y, sd).score(Zt[test], yt[test]))
+                score_seed(res, base, Xs, ys, Xt, yt, Zs if a.svd else None, Zt if a.svd else None,
+                           a.per_class, a.components, a.svd, seed)
             rows.append((label, 2 * a.per_class, res))
             print(f"# {label} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
     print(f"Accuracy (%) on the unlabelled target documents, mean ± sd over seeds {seeds}")

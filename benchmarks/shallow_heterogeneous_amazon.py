@@ -73,11 +73,9 @@ def main() -> None:
     ap.add_argument("--cache", default=tempfile.gettempdir())
     a = ap.parse_args()
     warnings.filterwarnings("ignore")
-    from sklearn.base import clone
+    from shallow_heterogeneous import score_seed
     from sklearn.decomposition import TruncatedSVD
     from sklearn.linear_model import LogisticRegression
-
-    from transferkit.feature import ManifoldAlignment, pack_heterogeneous
 
     root, cache = data_root(), Path(a.cache)
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -96,24 +94,8 @@ def main() -> None:
             Zt = TruncatedSVD(a.svd, random_state=0).fit_transform(Xt)
         res: dict[str, list] = {n: [] for n in names}
         for seed in seeds:
-            rng = np.random.default_rng(seed)
-            lab = np.concatenate([rng.choice(np.flatnonzero(yt == c), a.per_class, replace=False)
-                                  for c in np.unique(yt)])
-            test = np.setdiff1d(np.arange(yt.size), lab)
-            ym = np.full(yt.size, -1)
-            ym[lab] = yt[lab]
-            res["target only"].append(100 * clone(base).fit(Xt[lab], yt[lab]).score(Xt[test], yt[test]))
-            X, y, sd = pack_heterogeneous(Xs, ys, Xt, ym)
-            dama = ManifoldAlignment(clone(base), n_source_features=Xs.shape[1],
-                                     n_components=a.components, mu=1.0)
-            res["DAMA"].append(100 * dama.fit(X, y, sd).score(Xt[test], yt[test]))
-            if a.svd:
-                res["target only (SVD)"].append(
-                    100 * clone(base).fit(Zt[lab], yt[lab]).score(Zt[test], yt[test]))
-                X, y, sd = pack_heterogeneous(Zs, ys, Zt, ym)
-                dama = ManifoldAlignment(clone(base), n_source_features=a.svd,
-                                         n_components=min(a.components, 2 * a.svd), mu=1.0)
-                res["DAMA (SVD)"].append(100 * dama.fit(X, y, sd).score(Zt[test], yt[test]))
+            score_seed(res, base, Xs, ys, Xt, yt, Zs if a.svd else None, Zt if a.svd else None,
+                       a.per_class, a.components, a.svd, seed)
             print(f"# {pair} seed {seed} done ({time.perf_counter() - t0:.0f} s)", file=sys.stderr)
         rows.append((f"{s} (bag of words) → {t} (MiniLM)", res))
     print(f"Accuracy (%) on the unlabelled target reviews, mean ± sd over seeds {seeds}; "
