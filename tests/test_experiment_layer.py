@@ -237,15 +237,19 @@ def test_lightning_loggers_write_per_epoch_curves(tmp_path, logger, produced):
 def test_peak_memory_is_measured_per_run():
     """Each run's own peak, not the process's lifetime peak: a small run after a big one
     reports less than the big one."""
+    import mmap
+    import time
+
     from transferkit.experiments._executor import PeakMemory
 
     with PeakMemory() as big:
-        block = np.ones(80 * 2**20 // 8)  # 80 MB
-        block[::4096] += 1
-        import time
-
+        # 80 MB of fresh pages, touched: a NumPy array could be served from memory the
+        # allocator kept resident after earlier tests, and then the RSS would not move
+        block = mmap.mmap(-1, 80 * 2**20)
+        for offset in range(0, len(block), mmap.PAGESIZE):
+            block[offset] = 1
         time.sleep(0.1)
-    del block
+    block.close()
     with PeakMemory() as small:
         time.sleep(0.1)
     assert big.peak_mb > small.peak_mb + 40
