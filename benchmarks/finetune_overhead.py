@@ -23,52 +23,20 @@ ratio is the steadier estimate of the engine's overhead there.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, TensorDataset
+from engine_overhead import alternate, print_table, transferkit_epoch
 
 from transferkit.backbones import create_backbone
 from transferkit.data import load_mnist
 from transferkit.finetune import FullFineTune
-from transferkit.training import OptimConfig, TrainerConfig, fit_finetune
 
 
-def make_model(seed: int = 0):
-    torch.manual_seed(seed)
-    return create_backbone("lenet", num_outputs=10, widths=(6, 16), feature_dim=120, input_size=28)
-
-
-def run_transferkit(domain, bs: int) -> tuple[float, float, float]:
-    model = make_model()
-    strategy = FullFineTune(backbone_lr_scale=1.0)
-    model = strategy.prepare(model, 10)
-    t, c = time.perf_counter(), time.process_time()
-    fit = fit_finetune(model, strategy, domain, None,
-                       TrainerConfig(max_epochs=1, batch_size=bs, patience=0, accelerator="cpu"),
-                       OptimConfig(name="adam", lr=1e-3), seed=0)
-    return time.perf_counter() - t, fit.train_seconds, time.process_time() - c
-
-
-def run_plain(domain, bs: int) -> tuple[float, float, float]:
-    model = make_model()
-    model = FullFineTune(backbone_lr_scale=1.0).prepare(model, 10)  # same fresh head as above
-    t, c = time.perf_counter(), time.process_time()
-    X = torch.from_numpy(domain.X)
-    y = torch.as_tensor(domain.y).long()
-    loader = DataLoader(TensorDataset(X, y), batch_size=bs, shuffle=True)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    t_loop = time.perf_counter()
-    for xb, yb in loader:
-        loss = F.cross_entropy(model.head(model.features(xb)), yb)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    end = time.perf_counter()
-    return end - t, end - t_loop, time.process_time() - c
+def make_model():
+    """LeNet-5 with a fresh 10-class head, the same weights every call."""
+    torch.manual_seed(0)
+    backbone = create_backbone("lenet", num_outputs=10, widths=(6, 16), feature_dim=120, input_size=28)
+    return FullFineTune(backbone_lr_scale=1.0).prepare(backbone, 10)
 
 
 def main() -> None:
@@ -83,31 +51,17 @@ def main() -> None:
     repeats = 3 if args.quick else args.repeats
     domain = load_mnist(None, "test")
     steps = -(-len(domain) // args.batch_size)
-    run_plain(domain, args.batch_size)  # warm-up
-    run_transferkit(domain, args.batch_size)
-    tk, pl = [], []
-    for _ in range(repeats):
-        pl.append(run_plain(domain, args.batch_size))
-        tk.append(run_transferkit(domain, args.batch_size))
-    med = lambda xs, i: statistics.median(x[i] for x in xs)  # noqa: E731
+    plain, tk = alternate(make_model, domain, args.batch_size, repeats)
     print(f"One epoch, LeNet-5 28x28, 10,000 MNIST images, batch {args.batch_size} ({steps} steps), Adam, "
           f"{args.threads} thread(s); median of {repeats} alternated repetitions after a warm-up\n")
-    print("| | plain PyTorch (s) | transferkit fit_finetune (s) | ratio transferkit / plain |")
-    print("|---|---|---|---|")
-    print(f"| whole call (set-up + epoch) | {med(pl, 0):.3f} | {med(tk, 0):.3f} | {med(tk, 0) / med(pl, 0):.3f} |")
-    print(f"| training loop only | {med(pl, 1):.3f} | {med(tk, 1):.3f} | {med(tk, 1) / med(pl, 1):.3f} |")
-    print(f"| whole call, process CPU time | {med(pl, 2):.3f} | {med(tk, 2):.3f} | {med(tk, 2) / med(pl, 2):.3f} |")
-    print("\nper repetition (plain, transferkit) whole-call seconds: "
-          + ", ".join(f"({p[0]:.2f}, {t[0]:.2f})" for p, t in zip(pl, tk)))
-    print("per repetition (plain, transferkit) whole-call CPU seconds: "
-          + ", ".join(f"({p[2]:.2f}, {t[2]:.2f})" for p, t in zip(pl, tk)))
+    print_table(plain, tk)
     if args.profile:
         import cProfile
         import pstats
 
         prof = cProfile.Profile()
         prof.enable()
-        run_transferkit(domain, args.batch_size)
+        transferkit_epoch(make_model(), domain, args.batch_size)
         prof.disable()
         pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 
