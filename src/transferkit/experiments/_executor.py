@@ -96,6 +96,12 @@ def plan_runs(tasks: Iterable[RunTask], runs_dir: Path, resume: bool) -> tuple[l
     return done, todo
 
 
+def grid_task(run_id: str, key: dict[str, Any], **payload: Any) -> RunTask:
+    """One run of a grid: identified by ``run_id``, keyed by ``key`` (everything that determines
+    its result); its payload carries the run id, the key and ``payload``."""
+    return RunTask(run_id, key, {"run_id": run_id, "key": key, **payload})
+
+
 def method_seed_tasks(methods: Iterable[Any], seeds: Iterable[int], base_key: dict[str, Any],
                       seeds_outer: bool = False) -> list[RunTask]:
     """One run per (method, seed), keyed by ``base_key`` + the method spec + the seed; methods
@@ -107,7 +113,7 @@ def method_seed_tasks(methods: Iterable[Any], seeds: Iterable[int], base_key: di
         spec = m.model_dump(mode="json")
         key = {**base_key, "method": spec, "seed": s}
         run_id = f"{m.display}__seed{s}"
-        tasks.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "method": spec, "seed": s}))
+        tasks.append(grid_task(run_id, key, method=spec, seed=s))
     return tasks
 
 

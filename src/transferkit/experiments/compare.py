@@ -43,6 +43,7 @@ from ._executor import (
     RunTask,
     check_resumable,
     finish_run,
+    grid_task,
     make_executor,
     plan_runs,
     run_digest,
@@ -412,10 +413,10 @@ def run_compare(
             for n in cfg.data.labels_per_class:
                 for s in new:
                     for m in methods:
-                        key = {**base_key, "method": m.model_dump(mode="json"), "labels_per_class": n, "seed": s}
-                        run_id = f"{m.display}__n{n}__seed{s}"
-                        batch.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "n": n, "seed": s,
-                                                           "method": m.model_dump(mode="json"), "resume": resume}))
+                        spec = m.model_dump(mode="json")
+                        key = {**base_key, "method": spec, "labels_per_class": n, "seed": s}
+                        batch.append(grid_task(f"{m.display}__n{n}__seed{s}", key, n=n, seed=s, method=spec,
+                                               resume=resume))
             tasks.extend(batch)
             reused, todo = plan_runs(batch, out / "runs", resume)
             runs.extend(reused)

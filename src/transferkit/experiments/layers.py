@@ -40,7 +40,7 @@ from ..exceptions import ConfigError, DataError
 from ..training import OptimConfig, fit_finetune
 from ._common import check_logger_installed, make_logger, threads, trainer_key
 from ._config import LAYER_VARIANTS, LayersConfig
-from ._executor import PeakMemory, RunTask, finish_run, make_executor, plan_runs
+from ._executor import PeakMemory, RunTask, finish_run, grid_task, make_executor, plan_runs
 from ._results import (
     check_output_dir,
     is_main_process,
@@ -201,9 +201,7 @@ def run_layers(cfg: LayersConfig, output_dir: str | Path | None = None, resume: 
                 for v, k in pairs:
                     key = {**{kk: vv for kk, vv in base_key.items() if v.startswith("A") or kk != "pretrain"},
                            "variant": v, "n": k, "seed": s}
-                    rid = _run_id(v, k, s)
-                    tasks.append(RunTask(rid, key, {"run_id": rid, "key": key, "variant": v, "n": k, "seed": s,
-                                                    "resume": resume}))
+                    tasks.append(grid_task(_run_id(v, k, s), key, variant=v, n=k, seed=s, resume=resume))
             return tasks
 
         # phase 1: the networks trained on the target itself (scratch, and BnB's donors); phase 2: the rest

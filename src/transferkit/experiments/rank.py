@@ -294,7 +294,7 @@ def _check_validation(cfg: RankConfig, data: TransferData, v: ValidateSpec) -> N
 def _validate(cfg: RankConfig, data: TransferData, models: dict, out: Path, resume: bool,
               progress: bool) -> list[dict]:
     """Fine-tune every candidate with the compare runner's per-run job; returns its runs."""
-    from ._executor import RunTask, make_executor, plan_runs
+    from ._executor import grid_task, make_executor, plan_runs
     from .compare import _Context, _run_one, _workers
 
     v = cfg.validation
@@ -310,10 +310,8 @@ def _validate(cfg: RankConfig, data: TransferData, models: dict, out: Path, resu
                 "method": method.model_dump(mode="json"), "labels_per_class": v.labels_per_class}
         tasks = []
         for s in v.seeds:
-            key = {**key0, "seed": s}
-            run_id = f"{method.display}__n{v.labels_per_class}__seed{s}"
-            tasks.append(RunTask(run_id, key, {"run_id": run_id, "key": key, "n": v.labels_per_class, "seed": s,
-                                               "method": method.model_dump(mode="json"), "resume": resume}))
+            tasks.append(grid_task(f"{method.display}__n{v.labels_per_class}__seed{s}", {**key0, "seed": s},
+                                   n=v.labels_per_class, seed=s, method=key0["method"], resume=resume))
         reused, todo = plan_runs(tasks, sub / "runs", resume)
         found = list(reused)
         params = sum(p.numel() for p in models[label].parameters())
