@@ -51,6 +51,13 @@ def _console():
     return console if console.is_terminal else Console(width=160)
 
 
+def _cells(*values: str) -> list[str]:
+    """Table cells shown as written: a docstring's ``[x, x, 0]`` is text, not rich markup."""
+    from rich.markup import escape
+
+    return [escape(v) for v in values]
+
+
 def _cmd_methods(args) -> int:
     from rich.table import Table
 
@@ -60,7 +67,7 @@ def _cmd_methods(args) -> int:
     for col in ("family", "name", "description"):
         table.add_column(col, overflow="fold")
     for m in list_methods(args.family):
-        table.add_row(m.family, m.name, m.description)
+        table.add_row(*_cells(m.family, m.name, m.description))
     _console().print(table)
     return 0
 
@@ -76,7 +83,7 @@ def _cmd_datasets(args) -> int:
     for col in ("kind", "settings", "keys", "description"):
         table.add_column(col, overflow="fold")
     for k in data_kinds(args.setting):
-        table.add_row(k.name, ", ".join(sorted(k.settings)), ", ".join(sorted(k.keys)), k.description)
+        table.add_row(*_cells(k.name, ", ".join(sorted(k.settings)), ", ".join(sorted(k.keys)), k.description))
     _console().print(table)
     print("settings: " + "; ".join(f"{s}: {d}" for s, d in SETTINGS.items()))
     return 0
@@ -100,7 +107,7 @@ def _print_summary(results: dict) -> None:
         table.add_column(c)
     style = {"positive transfer": "green", "negative transfer": "red", "practically equivalent": "yellow"}
     for r in rows:
-        table.add_row(*(cell(r.get(c)) for c in cols), style=style.get(r.get("verdict")))
+        table.add_row(*_cells(*(cell(r.get(c)) for c in cols)), style=style.get(r.get("verdict")))
     _console().print(table)
 
 

@@ -1,0 +1,15 @@
+"""Frictions a first-time user met with the CLI: what `methods` prints, how a refused input
+reads, and that a refused run leaves nothing behind."""
+
+import transferkit._registry as registry
+from transferkit.cli import main
+
+
+def test_methods_table_prints_bracketed_text_of_a_description(capsys, monkeypatch):
+    # rich took "[x, x, 0]" in Feature Augmentation's description for a style tag and dropped it
+    info = registry.MethodInfo("feature", "fa", object, "Feature Augmentation: ``x -> [x, x, 0]`` for "
+                               "source rows and ``[x, 0, x]`` for target rows.")
+    monkeypatch.setattr(registry, "list_methods", lambda family=None: [info])
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert "[x, x, 0]" in out and "[x, 0, x]" in out
