@@ -13,3 +13,12 @@ def test_methods_table_prints_bracketed_text_of_a_description(capsys, monkeypatc
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
     assert "[x, x, 0]" in out and "[x, 0, x]" in out
+
+
+def test_a_description_does_not_stop_at_a_section_reference():
+    # `transferkit methods` showed "IMTL-G (Liu et al. 2021, Sec." for imtl_g and forest
+    class ImtlG:
+        """IMTL-G (Liu et al. 2021, Sec. 3.2): equal projections on the unit task gradients. More."""
+
+    assert registry._first_doc_line(ImtlG) == (
+        "IMTL-G (Liu et al. 2021, Sec. 3.2): equal projections on the unit task gradients.")
