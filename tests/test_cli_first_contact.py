@@ -22,3 +22,12 @@ def test_a_description_does_not_stop_at_a_section_reference():
 
     assert registry._first_doc_line(ImtlG) == (
         "IMTL-G (Liu et al. 2021, Sec. 3.2): equal projections on the unit task gradients.")
+
+
+def test_an_empty_methods_list_is_refused_not_replaced_by_the_defaults(tmp_path, capsys):
+    # `methods=[]` used to run every default strategy (minutes of training) without a word
+    out = tmp_path / "run"
+    assert main(["compare", "-o", str(out), "methods=[]"]) == 2
+    err = capsys.readouterr().err
+    assert "'methods'" in err and "at least one method" in err
+    assert not out.exists()

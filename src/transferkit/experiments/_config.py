@@ -321,6 +321,13 @@ class RunConfig(_Strict):
                 del raw["methods"]
         return raw
 
+    @field_validator("methods")
+    @classmethod
+    def _some_methods(cls, v: list[MethodSpec] | None) -> list[MethodSpec] | None:
+        if v is not None and not v:  # an empty list would silently run the command's default set
+            raise ValueError("list at least one method, or leave the key out for the command's default methods")
+        return v
+
     def listed_methods(self) -> list[MethodSpec]:
         listed = list(self.methods or []) + ([self.method] if self.method else [])
         seen: set[str] = set()
