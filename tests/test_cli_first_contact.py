@@ -31,3 +31,22 @@ def test_an_empty_methods_list_is_refused_not_replaced_by_the_defaults(tmp_path,
     err = capsys.readouterr().err
     assert "'methods'" in err and "at least one method" in err
     assert not out.exists()
+
+
+def test_config_errors_name_the_key_once_without_pydantic_internals(capsys):
+    assert main(["compare", "trainer.max_epochs=0"]) == 2
+    err = capsys.readouterr().err
+    # was "'trainer.max_epochs': Value error, must be > 0, got 0 (got 0)"
+    assert "'trainer.max_epochs': must be > 0, got 0" in err
+    assert "Value error" not in err and "(got 0)" not in err
+    assert main(["multitask", "data.kind=arrays", "data.task_kinds=[classificaton, regression]"]) == 2
+    err = capsys.readouterr().err
+    # was "'data.task_kinds.list[literal['classification','regression','binary']].0': ..." plus a
+    # second line for the other member of the union
+    assert "'data.task_kinds.0': Input should be 'classification', 'regression' or 'binary'" in err
+    assert "literal[" not in err and err.count("data.task_kinds") == 1
+    assert main(["compare", "trainer.seeds=foo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("'trainer.seeds'") == 1 and "'auto'" in err and "(got 'foo')" in err
+    assert main(["selftaught", "classifier.C=0"]) == 2  # an upper-case key is a key, not a union tag
+    assert "'classifier.C': must be > 0" in capsys.readouterr().err

@@ -728,22 +728,45 @@ def _model_fields(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(current.model_fields) if current is not None else []
 
 
+_PRIMITIVE_TAGS = {"int", "float", "str", "bool", "none", "list", "dict"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Whether a pydantic error-location part names a union member (``list[literal[...]]``,
+    ``ValidateSpec``, ``bool``) rather than a config key."""
+    if not isinstance(part, str):
+        return False
+    models = {name for name, obj in globals().items() if isinstance(obj, type) and issubclass(obj, BaseModel)}
+    return "[" in part or part in _PRIMITIVE_TAGS or part in models
+
+
 def _format_errors(err: ValidationError, model: type[BaseModel], source: str) -> str:
-    lines = []
+    found: list[tuple[tuple, str]] = []
     for e in err.errors():
-        loc = tuple(e["loc"])
+        raw_loc = tuple(e["loc"])
+        keep_last = e["type"] == "extra_forbidden"  # the unknown key itself is never a tag
+        loc = tuple(p for i, p in enumerate(raw_loc)
+                    if not _is_union_tag(p) or (keep_last and i == len(raw_loc) - 1))
         path = ".".join(str(p) for p in loc)
         if e["type"] == "extra_forbidden":
             valid = _model_fields(model, loc)
-            lines.append(
-                f"unknown key '{path}'.{suggest(str(loc[-1]), valid)}"
-                + (f" Valid keys here: {', '.join(valid)}." if valid else "")
-            )
+            found.append((loc, f"unknown key '{path}'.{suggest(str(loc[-1]), valid)}"
+                          + (f" Valid keys here: {', '.join(valid)}." if valid else "")))
+        elif e["type"] == "value_error":  # our validators' messages already show the value
+            found.append((loc, f"'{path}': {e['msg'].removeprefix('Value error, ')}"))
         else:
             got = e.get("input")
             shown = repr(got) if not isinstance(got, dict) else "a mapping"
-            lines.append(f"'{path}': {e['msg']} (got {shown})")
-    return f"invalid configuration {source}:\n  " + "\n  ".join(lines)
+            same = next((i for i, (other, _) in enumerate(found) if other == loc), None)
+            if same is None:  # a union's members each fail at the same key: one line for all
+                found.append((loc, f"'{path}': {e['msg']} (got {shown})"))
+            else:
+                head, _, tail = found[same][1].rpartition(" (got ")
+                found[same] = (loc, f"{head}; or: {e['msg']} (got {tail}")
+    # a union reports every member's failure; keep the most specific one per key
+    lines = [msg for loc, msg in found
+             if not any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in found)]
+    return f"invalid configuration {source}:\n  " + "\n  ".join(dict.fromkeys(lines))
 
 
 def parse_config(raw: Any, command: str = "compare", source: str = "") -> RunConfig:
