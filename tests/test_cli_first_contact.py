@@ -1,6 +1,8 @@
 """Frictions a first-time user met with the CLI: what `methods` prints, how a refused input
 reads, and that a refused run leaves nothing behind."""
 
+import numpy as np
+
 import transferkit._registry as registry
 from transferkit.cli import main
 
@@ -50,3 +52,18 @@ def test_config_errors_name_the_key_once_without_pydantic_internals(capsys):
     assert err.count("'trainer.seeds'") == 1 and "'auto'" in err and "(got 'foo')" in err
     assert main(["selftaught", "classifier.C=0"]) == 2  # an upper-case key is a key, not a union tag
     assert "'classifier.C': must be > 0" in capsys.readouterr().err
+
+
+def test_adapt_refuses_methods_that_need_target_labels_before_running(tmp_path, capsys):
+    # `adapt methods=[tca, fa]` trained tca, then failed inside FA with "needs a few labelled
+    # target rows (sample_domain < 0 and y != -1)" and left a half-written output folder
+    rng = np.random.default_rng(0)
+    path = tmp_path / "pair.npz"
+    np.savez(path, X_source=rng.normal(size=(40, 3)), y_source=np.arange(40) % 2,
+             X_target=rng.normal(size=(40, 3)), y_target=np.arange(40) % 2)
+    out = tmp_path / "run"
+    assert main(["adapt", "-o", str(out), "data.kind=arrays", f"data.path={path}", "trainer.seeds=[0]",
+                 "methods=[tca, fa, tradaboost, tree]"]) == 2
+    err = capsys.readouterr().err
+    assert "'fa', 'tradaboost', 'tree' need labelled target samples" in err and "transferkit compare" in err
+    assert not out.exists()

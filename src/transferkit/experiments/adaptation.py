@@ -42,6 +42,7 @@ from ._shallow import (
     base_name,
     fit_shallow,
     is_shallow_baseline,
+    needs_target_labels,
     shallow_baseline_names,
     shallow_family,
     weights_figure,
@@ -221,6 +222,11 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
             validate_shallow(m.name, m.params)
         else:
             transferkit.get_method("adaptation", m.name)
+    supervised = [m.name for m in methods if needs_target_labels(m.name)]
+    if supervised:
+        raise ConfigError(f"method(s) {', '.join(map(repr, supervised))} need labelled target samples, and "
+                          "adapt's target is unlabelled; run them with 'transferkit compare' (a few labelled "
+                          "target samples per class)")
     methods += [MethodSpec(name=b) for b in shallow_baseline_names(methods, with_target=False)]
     for s in cfg.scorers:
         transferkit.get_method("scorer", s)
