@@ -67,3 +67,19 @@ def test_adapt_refuses_methods_that_need_target_labels_before_running(tmp_path, 
     err = capsys.readouterr().err
     assert "'fa', 'tradaboost', 'tree' need labelled target samples" in err and "transferkit compare" in err
     assert not out.exists()
+
+
+def test_an_image_backbone_on_flat_arrays_is_a_clear_error_not_a_torch_traceback(tmp_path, capsys):
+    # `compare data.kind=arrays data.path=features.npz` (default backbone lenet) crashed inside
+    # pretraining with "RuntimeError: Expected 3D (unbatched) or 4D (batched) input to conv2d"
+    rng = np.random.default_rng(0)
+    path = tmp_path / "pair.npz"
+    np.savez(path, X_source=rng.normal(size=(40, 5)).astype(np.float32), y_source=np.arange(40) % 2,
+             X_target=rng.normal(size=(40, 5)).astype(np.float32), y_target=np.arange(40) % 2)
+    out = tmp_path / "run"
+    for command in ("compare", "adapt"):
+        assert main([command, "-o", str(out), "data.kind=arrays", f"data.path={path}", "trainer.seeds=[0]",
+                     "data.labels_per_class=[2]" if command == "compare" else "methods=[dann]"]) == 2
+        err = capsys.readouterr().err
+        assert "backbone 'lenet' takes images [C, H, W], but each input has shape (5,)" in err, err
+        assert "backbone.name=mlp" in err and not out.exists()

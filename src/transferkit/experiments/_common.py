@@ -47,6 +47,11 @@ def _shape_params(name: str, params: dict[str, Any], input_shape: tuple[int, ...
         out["in_features"] = int(np.prod(input_shape))
     if name in SEQUENCE_BACKBONES and len(input_shape) == 2:  # [C, T] series
         out.setdefault("in_channels", input_shape[0])
+    if name in ("lenet", "small_resnet") and input_shape and len(input_shape) != 3:
+        raise ConfigError(
+            f"backbone '{name}' takes images [C, H, W], but each input has shape {tuple(input_shape)}: "
+            + ("set backbone.name=mlp for flat feature vectors" if len(input_shape) == 1 else
+               "give the arrays a channel axis, X [N, C, H, W] (or set backbone.name=mlp)"))
     if name in ("lenet", "small_resnet") and len(input_shape) == 3:
         out.setdefault("in_channels", input_shape[0])
         if name == "lenet":
