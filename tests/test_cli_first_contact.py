@@ -1,6 +1,8 @@
 """Frictions a first-time user met with the CLI: what `methods` prints, how a refused input
 reads, and that a refused run leaves nothing behind."""
 
+import json
+
 import numpy as np
 
 import transferkit._registry as registry
@@ -54,13 +56,18 @@ def test_config_errors_name_the_key_once_without_pydantic_internals(capsys):
     assert "'classifier.C': must be > 0" in capsys.readouterr().err
 
 
+def _pair(tmp_path, width: int = 3):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "pair.npz"
+    np.savez(path, X_source=rng.normal(size=(40, width)).astype(np.float32), y_source=np.arange(40) % 2,
+             X_target=rng.normal(size=(40, width)).astype(np.float32), y_target=np.arange(40) % 2)
+    return path
+
+
 def test_adapt_refuses_methods_that_need_target_labels_before_running(tmp_path, capsys):
     # `adapt methods=[tca, fa]` trained tca, then failed inside FA with "needs a few labelled
     # target rows (sample_domain < 0 and y != -1)" and left a half-written output folder
-    rng = np.random.default_rng(0)
-    path = tmp_path / "pair.npz"
-    np.savez(path, X_source=rng.normal(size=(40, 3)), y_source=np.arange(40) % 2,
-             X_target=rng.normal(size=(40, 3)), y_target=np.arange(40) % 2)
+    path = _pair(tmp_path)
     out = tmp_path / "run"
     assert main(["adapt", "-o", str(out), "data.kind=arrays", f"data.path={path}", "trainer.seeds=[0]",
                  "methods=[tca, fa, tradaboost, tree]"]) == 2
@@ -72,10 +79,7 @@ def test_adapt_refuses_methods_that_need_target_labels_before_running(tmp_path, 
 def test_an_image_backbone_on_flat_arrays_is_a_clear_error_not_a_torch_traceback(tmp_path, capsys):
     # `compare data.kind=arrays data.path=features.npz` (default backbone lenet) crashed inside
     # pretraining with "RuntimeError: Expected 3D (unbatched) or 4D (batched) input to conv2d"
-    rng = np.random.default_rng(0)
-    path = tmp_path / "pair.npz"
-    np.savez(path, X_source=rng.normal(size=(40, 5)).astype(np.float32), y_source=np.arange(40) % 2,
-             X_target=rng.normal(size=(40, 5)).astype(np.float32), y_target=np.arange(40) % 2)
+    path = _pair(tmp_path, width=5)
     out = tmp_path / "run"
     for command in ("compare", "adapt"):
         assert main([command, "-o", str(out), "data.kind=arrays", f"data.path={path}", "trainer.seeds=[0]",
@@ -83,3 +87,17 @@ def test_an_image_backbone_on_flat_arrays_is_a_clear_error_not_a_torch_traceback
         err = capsys.readouterr().err
         assert "backbone 'lenet' takes images [C, H, W], but each input has shape (5,)" in err, err
         assert "backbone.name=mlp" in err and not out.exists()
+
+
+def test_a_shallow_only_adapt_report_names_only_what_ran(tmp_path, capsys):
+    # the report of `adapt methods=[coral]` said "backbone `lenet`" and "Verdicts compare each
+    # method with `source_only` and `source_only:logistic_regression`", but no network and no
+    # deep source_only ran
+    out = tmp_path / "run"
+    assert main(["adapt", "-o", str(out), "--no-progress", "data.kind=arrays", f"data.path={_pair(tmp_path)}",
+                 "trainer.seeds=[0]", "methods=[coral]"]) == 0
+    report = (out / "report.md").read_text()
+    assert "backbone" not in report and "IWCV/DEV" not in report
+    assert "Verdicts compare each method with `source_only:logistic_regression` seed by seed" in report
+    ran = {json.loads(p.read_text())["method"] for p in (out / "runs").glob("*/result.json")}
+    assert ran == {"coral", "source_only:logistic_regression"}

@@ -253,7 +253,8 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     ctx = _Context(cfg, source, source_val, data.target, data.target_test, num_classes, str(out), seeds[0])
     with threads(cfg.trainer, model_params):
         runs = run_grid(method_seed_tasks(methods, seeds, base_key), _run_one, ctx, executor, out / "runs", resume)
-    baselines = [*BASELINES, *shallow_baseline_names(methods, with_target=False)]
+    ran = {m.name for m in methods}  # only the baselines that ran: no deep source_only without deep methods
+    baselines = [b for b in (*BASELINES, *shallow_baseline_names(methods, with_target=False)) if b in ran]
     summary = summarize(runs, metric="target_accuracy", baselines=baselines, rope=cfg.trainer.rope,
                         runs_dir=out / "runs", pairs=_pairs(methods))
     for row in summary:  # the other metrics' means, for the table
@@ -276,10 +277,11 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
                                    "columns": ["method", "target_accuracy_mean", "ci95_low", "ci95_high", "vs",
                                                "gain", "verdict", "effective_sample_size"]})
     if is_main_process():
-        intro = [f"Domain adaptation `{cfg.data.kind}`: {data.source.name} → {data.target.name}; backbone "
-                 f"`{cfg.backbone.name}`; seeds {seeds}.",
-                 f"{len(source)} labelled source samples for training ({len(source_val)} held out for the "
-                 f"IWCV/DEV scores), {len(data.target)} unlabelled target samples, {len(data.target_test)} "
+        held = "for the IWCV/DEV scores" if deep else "by data.source_val_fraction; no method here uses them"
+        intro = [f"Domain adaptation `{cfg.data.kind}`: {data.source.name} → {data.target.name}; "
+                 + (f"backbone `{cfg.backbone.name}`; " if deep else "") + f"seeds {seeds}.",
+                 f"{len(source)} labelled source samples for training ({len(source_val)} held out {held}), "
+                 f"{len(data.target)} unlabelled target samples, {len(data.target_test)} "
                  "target test samples; target labels used for evaluation only."]
         cols = ["method", "target_accuracy_mean", "ci95_low", "ci95_high", "vs", "gain", "verdict", *_EXTRA_METRICS,
                 "effective_sample_size", *(f"score_{s}" for s in cfg.scorers)]
