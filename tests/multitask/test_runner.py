@@ -42,7 +42,9 @@ def test_runner_end_to_end_and_resume(tmp_path):
     assert res["schema"] == 1 and {r["method"] for r in res["runs"]} == {"single_task", "equal", "mgda_ub", "gradnorm"}
     for r in res["runs"]:
         assert np.isfinite(r["metrics"]["a/mse"]) and "delta_m" in r["metrics"]
-    assert (tmp_path / "out" / "pareto.png").exists() and (tmp_path / "out" / "weight_curves.png").exists()
+    # under figures/ like every other command's figures, and linked from there by the report
+    assert res["figures"] == ["figures/weight_curves.png", "figures/pareto.png"]
+    assert all((tmp_path / "out" / f).exists() for f in res["figures"])
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Δm%" in report and "delta_m_percent" in report and "Accuracies in %" not in report
     stamp = json.loads((tmp_path / "out" / "results.json").read_text())["runs"][1]["train_seconds"]
@@ -134,5 +136,5 @@ def test_runner_records_tag_affinities_and_chooses_task_groups(tmp_path):
     groups = {tuple(g) for g in tag["groupings"]["2"]["groups"]}
     assert ("a", "b") in groups
     assert 0 < tag["time_share"] < 1
-    assert (tmp_path / "out" / "task_affinity.png").exists()
+    assert (tmp_path / "out" / "figures" / "task_affinity.png").exists()
     assert "Task affinities (TAG)" in (tmp_path / "out" / "report.md").read_text()

@@ -42,6 +42,7 @@ from ._results import (
     is_main_process,
     markdown_table,
     prepare_output_dir,
+    save_figure,
     write_results,
 )
 from ._summary import describe_rule, summarize
@@ -120,9 +121,7 @@ def _figures(out: pathlib.Path, curves: dict[str, list[list[float]]], runs: list
         axes[0][0].set_ylabel("task weight")
         axes[0][-1].legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "weight_curves.png", dpi=110)
-        plt.close(fig)
-        files.append("weight_curves.png")
+        files.append(save_figure(fig, out, "weight_curves.png", dpi=110))
     main = [t for t in tasks if not t.auxiliary]
     if len(main) == 2:
         k0, k1 = (f"{t.name}/{t.main_metric}" for t in main)
@@ -144,9 +143,7 @@ def _figures(out: pathlib.Path, curves: dict[str, list[list[float]]], runs: list
         ax.set_ylabel(k1)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "pareto.png", dpi=110)
-        plt.close(fig)
-        files.append("pareto.png")
+        files.append(save_figure(fig, out, "pareto.png", dpi=110))
     return files
 
 
@@ -367,9 +364,7 @@ def _affinity_figure(out: Path, tag: dict) -> str:
     ax.set_title("TAG look-ahead affinity Z[i -> j]")
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    fig.savefig(out / "task_affinity.png", dpi=110)
-    plt.close(fig)
-    return "task_affinity.png"
+    return save_figure(fig, out, "task_affinity.png", dpi=110)
 
 
 def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: float, tag: dict | None = None) -> str:
@@ -401,7 +396,7 @@ def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: flo
             lines.append(f"- best {k} group(s): " + "; ".join("{" + ", ".join(grp) + "}" for grp in g["groups"])
                          + f" (score {g['score']:.4f}{'' if g['exact'] else ', approximate'})")
         lines.append("")
-    lines += [f"![{f}]({f})" for f in figs]
+    lines += [f"![{Path(f).stem}]({f})" for f in figs]
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text)
     return text
