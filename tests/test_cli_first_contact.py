@@ -101,3 +101,16 @@ def test_a_shallow_only_adapt_report_names_only_what_ran(tmp_path, capsys):
     assert "Verdicts compare each method with `source_only:logistic_regression` seed by seed" in report
     ran = {json.loads(p.read_text())["method"] for p in (out / "runs").glob("*/result.json")}
     assert ran == {"coral", "source_only:logistic_regression"}
+
+
+def test_compare_on_sentences_is_not_mistaken_for_arrays_of_two_widths():
+    # `compare data.kind=text ...` crashed before any training: "AttributeError: 'list' object
+    # has no attribute 'shape'" in the check for heterogeneous (different-width) arrays
+    from transferkit.data._base import Domain, TransferData
+    from transferkit.experiments.compare import _heterogeneous
+
+    def texts(name, n):
+        return Domain([f"review {i}" for i in range(n)], np.arange(n) % 2, name, num_classes=2)
+
+    data = TransferData(texts("books", 6), texts("kitchen", 6), texts("kitchen_test", 4), modality="text")
+    assert _heterogeneous(data) is None

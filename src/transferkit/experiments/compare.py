@@ -472,7 +472,7 @@ def run_compare(
 def _heterogeneous(data: TransferData) -> dict | None:
     """The two shapes when source and target have different features, else None."""
     s, t, test = data.source, data.target, data.target_test
-    if s is None or s.X.shape[1:] == t.X.shape[1:]:
+    if s is None or s.is_text or t.is_text or s.input_shape == t.input_shape:  # sentences have no width
         return None
     n_t = len(t) + (0 if data.transductive or test is t else len(test))  # before the test split
     return {"X_source": list(s.X.shape), "X_target": [n_t, *t.X.shape[1:]]}
