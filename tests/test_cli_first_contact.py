@@ -114,3 +114,14 @@ def test_compare_on_sentences_is_not_mistaken_for_arrays_of_two_widths():
 
     data = TransferData(texts("books", 6), texts("kitchen", 6), texts("kitchen_test", 4), modality="text")
     assert _heterogeneous(data) is None
+
+
+def test_adapt_refuses_the_text_kind_up_front(tmp_path, capsys):
+    # `transferkit datasets` listed text for unlabelled_target, and `adapt data.kind=text` then died
+    # in the runner with "ValueError: could not convert string to float: '<a review>'"
+    tsv = tmp_path / "reviews.tsv"
+    tsv.write_text("sentence\tlabel\ngood\t1\nbad\t0\n")
+    out = tmp_path / "run"
+    assert main(["adapt", "-o", str(out), "data.kind=text", f"data.source_path={tsv}", f"data.target_path={tsv}"]) == 2
+    err = capsys.readouterr().err
+    assert "data kind 'text' cannot serve 'transferkit adapt'" in err and not out.exists()
