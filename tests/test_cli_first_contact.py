@@ -125,3 +125,9 @@ def test_adapt_refuses_the_text_kind_up_front(tmp_path, capsys):
     assert main(["adapt", "-o", str(out), "data.kind=text", f"data.source_path={tsv}", f"data.target_path={tsv}"]) == 2
     err = capsys.readouterr().err
     assert "data kind 'text' cannot serve 'transferkit adapt'" in err and not out.exists()
+
+
+def test_a_whole_config_check_is_not_prefixed_by_an_empty_key(capsys):
+    # was "'': give exactly one of 'affinities' ..."
+    assert main(["taxonomy"]) == 2
+    assert "\n  give exactly one of 'affinities'" in capsys.readouterr().err

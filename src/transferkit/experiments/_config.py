@@ -748,18 +748,19 @@ def _format_errors(err: ValidationError, model: type[BaseModel], source: str) ->
         loc = tuple(p for i, p in enumerate(raw_loc)
                     if not _is_union_tag(p) or (keep_last and i == len(raw_loc) - 1))
         path = ".".join(str(p) for p in loc)
+        where = f"'{path}': " if path else ""  # a whole-config check names its keys itself
         if e["type"] == "extra_forbidden":
             valid = _model_fields(model, loc)
             found.append((loc, f"unknown key '{path}'.{suggest(str(loc[-1]), valid)}"
                           + (f" Valid keys here: {', '.join(valid)}." if valid else "")))
         elif e["type"] == "value_error":  # our validators' messages already show the value
-            found.append((loc, f"'{path}': {e['msg'].removeprefix('Value error, ')}"))
+            found.append((loc, f"{where}{e['msg'].removeprefix('Value error, ')}"))
         else:
             got = e.get("input")
             shown = repr(got) if not isinstance(got, dict) else "a mapping"
             same = next((i for i, (other, _) in enumerate(found) if other == loc), None)
             if same is None:  # a union's members each fail at the same key: one line for all
-                found.append((loc, f"'{path}': {e['msg']} (got {shown})"))
+                found.append((loc, f"{where}{e['msg']} (got {shown})"))
             else:
                 head, _, tail = found[same][1].rpartition(" (got ")
                 found[same] = (loc, f"{head}; or: {e['msg']} (got {tail}")
