@@ -131,3 +131,20 @@ def test_a_whole_config_check_is_not_prefixed_by_an_empty_key(capsys):
     # was "'': give exactly one of 'affinities' ..."
     assert main(["taxonomy"]) == 2
     assert "\n  give exactly one of 'affinities'" in capsys.readouterr().err
+
+
+def test_zeroshot_report_does_not_claim_to_model_test_set_noise(tmp_path):
+    # its intro said "seed-level: the test-set noise ... is not modelled" and the verdict rule
+    # below it "whose variance adds the shared test set's noise (estimated from the per-sample results)"
+    rng = np.random.default_rng(0)
+    emb = np.eye(4)
+    y = np.repeat(np.arange(4), 10)
+    path = tmp_path / "zsl.npz"
+    np.savez(path, X=emb[y] + 0.1 * rng.normal(size=(40, 4)), y=y, class_embeddings=emb,
+             trainval=np.flatnonzero(y < 3)[::2], test_seen=np.flatnonzero(y < 3)[1::2],
+             test_unseen=np.flatnonzero(y == 3))
+    out = tmp_path / "run"
+    assert main(["zeroshot", "-o", str(out), "--no-progress", "data.kind=arrays", f"data.path={path}",
+                 "methods=[eszsl]", "trainer.seeds=[0, 1]"]) == 0
+    report = (out / "report.md").read_text()
+    assert "on the seeds' spread alone" in report and "adds the shared test set's noise" not in report

@@ -47,6 +47,9 @@ def test_runner_end_to_end_and_resume(tmp_path):
     assert all((tmp_path / "out" / f).exists() for f in res["figures"])
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Δm%" in report and "delta_m_percent" in report and "Accuracies in %" not in report
+    # no per-sample results here: the verdict rule must not claim to model the test set's noise
+    assert "on the seeds' spread alone" in report and "adds the shared test set's noise" not in report
+    assert "an MSE has none (0)" in report
     stamp = json.loads((tmp_path / "out" / "results.json").read_text())["runs"][1]["train_seconds"]
     res2 = run(cfg, tmp_path / "out", resume=True)  # nothing re-run
     assert res2["runs"][1]["train_seconds"] == stamp

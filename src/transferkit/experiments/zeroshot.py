@@ -181,5 +181,6 @@ def run_zeroshot(cfg: ZeroshotConfig, output_dir: str | Path | None = None, resu
                  "on the validation split only. Verdicts use `" + metric + "` against the input-blind attribute prior "
                  "(seed-level: the test-set noise of class-averaged metrics is not modelled)."]
         results["report"] = write_report(out, "transferkit zeroshot", intro, summary, cols, figures,
-                                         rope=cfg.trainer.rope, baselines=BASELINES, transductive=False)
+                                         rope=cfg.trainer.rope, baselines=BASELINES, transductive=False,
+                                         test_noise=False)
     return results
