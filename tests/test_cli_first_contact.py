@@ -4,6 +4,7 @@ reads, and that a refused run leaves nothing behind."""
 import json
 
 import numpy as np
+import pytest
 
 import transferkit._registry as registry
 from transferkit.cli import main
@@ -148,3 +149,13 @@ def test_zeroshot_report_does_not_claim_to_model_test_set_noise(tmp_path):
                  "methods=[eszsl]", "trainer.seeds=[0, 1]"]) == 0
     report = (out / "report.md").read_text()
     assert "on the seeds' spread alone" in report and "adds the shared test set's noise" not in report
+
+
+def test_a_run_command_help_names_its_config_sections(capsys):
+    # `transferkit compare --help` said only "config overrides, e.g. trainer.seeds=[0,1]": no word on
+    # which keys exist or where they are described
+    with pytest.raises(SystemExit):
+        main(["rank", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "config keys: data, candidates, scores, score_params, batch_size, validate, trainer, output" in out
+    assert "transferkit datasets" in out

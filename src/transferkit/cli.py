@@ -179,8 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
         "selftaught": "self-taught learning: features learnt on unlabelled source images for a few-label target "
                       "vs raw pixels, PCA and scratch",
     }
+    from .experiments._config import COMMAND_CONFIGS
+
     for name, text in helps.items():
-        p = sub.add_parser(name, help=text)
+        fields = COMMAND_CONFIGS[name].model_fields
+        sections = ", ".join(f.alias or key for key, f in fields.items() if key != "name")
+        p = sub.add_parser(name, help=text, description=text, epilog=(
+            f"config keys: {sections} (README 'Using it' and docs/; 'transferkit datasets' lists each data kind's "
+            "keys). A mistyped key is refused with the nearest valid ones."))
         p.add_argument("--config", "-c", help="YAML run config, or the name of a bundled example "
                        "(default: the command's built-in demo)")
         p.add_argument("--output", "-o", help="output directory (default: the config's output.dir, else runs/<command>)")
