@@ -141,3 +141,32 @@ def test_runner_records_tag_affinities_and_chooses_task_groups(tmp_path):
     assert 0 < tag["time_share"] < 1
     assert (tmp_path / "out" / "figures" / "task_affinity.png").exists()
     assert "Task affinities (TAG)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def _tiny(tmp_path, architecture, methods):
+    return {"data": {"kind": "arrays", "path": str(_arrays(tmp_path))},
+            "backbone": {"name": "mlp", "params": {"hidden": [8]}}, "architecture": {"name": architecture},
+            "methods": methods, "trainer": {"max_epochs": 1, "batch_size": 64, "seeds": [0]}}
+
+
+@pytest.mark.parametrize("architecture", ["mmoe", "progressive"])
+def test_architectures_sized_by_the_data_run_from_the_command(tmp_path, architecture):
+    # `architecture.name=mmoe` failed with "missing a required argument: 'input_dim'" and
+    # `progressive` with "... 'input_shape'": the runner now passes what the data determines
+    res = run(_tiny(tmp_path, architecture, ["equal"]), tmp_path / "out")
+    assert {r["method"] for r in res["runs"]} == {"single_task", "equal"}
+
+
+@pytest.mark.parametrize("architecture, methods, message", [
+    # both crashed after single_task had trained: "mtl_backward: shared_params holds no parameter
+    # that requires grad" and "MMoE has no single shared representation"
+    ("progressive", ["equal", "pcgrad"], "architecture 'progressive' shares no parameters between tasks, and "
+                                         "method(s) 'pcgrad'"),
+    ("mmoe", ["mgda_ub"], "method(s) 'mgda_ub' need one representation shared by every task"),
+])
+def test_gradient_methods_an_architecture_cannot_serve_are_refused_before_training(tmp_path, architecture,
+                                                                                  methods, message):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError) as err:
+        run(_tiny(tmp_path, architecture, methods), out)
+    assert message in str(err.value) and not (out / "runs").exists()

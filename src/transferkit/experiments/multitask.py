@@ -15,6 +15,7 @@ main task and on Δm.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import pathlib
 import time
@@ -165,9 +166,18 @@ def _build(ctx: _Context, task_list):
     cfg = ctx.cfg
     shape = tuple(ctx.train.X.shape[1:])
     backbone = build_backbone(cfg.backbone, shape, 0)
+    params = dict(cfg.architecture.params)
+    # what the data determines (MMoE's gate input size, a progressive net's adapter shapes)
+    required = {name for name, p in inspect.signature(
+        transferkit.get_method("mtl_architecture", cfg.architecture.name).factory).parameters.items()
+        if p.default is inspect.Parameter.empty}
+    if "input_dim" in required:
+        params.setdefault("input_dim", int(np.prod(shape)))
+    if "input_shape" in required:
+        params.setdefault("input_shape", shape)
     try:
         return transferkit.create("mtl_architecture", cfg.architecture.name, backbone=backbone,
-                                  tasks=task_list, **cfg.architecture.params)
+                                  tasks=task_list, **params)
     except (TransferkitError, ImportError):
         raise
     except Exception as err:
@@ -276,7 +286,23 @@ def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, re
     for m in methods:  # bad parameters fail before anything trains
         if m.name != "single_task":
             _balancer(m.name, m.params, tasks)
-    model_params = sum(p.numel() for p in _build(ctx, tasks).parameters())
+    probe = _build(ctx, tasks)
+    model_params = sum(p.numel() for p in probe.parameters())
+    if not any(p.requires_grad for p in probe.shared_parameters()):  # e.g. progressive: a column per task
+        losses_only = [w for w in WEIGHTINGS if w != "gradnorm"]  # GradNorm reads a shared layer's gradients
+        needs_shared = [m.display for m in methods if m.name != "single_task" and m.name not in losses_only]
+        if needs_shared:
+            raise ConfigError(f"architecture '{cfg.architecture.name}' shares no parameters between tasks, and "
+                              f"method(s) {', '.join(map(repr, needs_shared))} work on the tasks' gradients on "
+                              f"shared parameters; use a loss weighting ({', '.join(losses_only)}) or a sharing "
+                              "architecture")
+    from ..multitask._arch_base import MultiTaskModel
+
+    if type(probe).forward_with_representation is MultiTaskModel.forward_with_representation:
+        on_rep = [m.display for m in methods if AGGREGATOR_METHODS.get(m.name, ("", False))[1]]
+        if on_rep:
+            raise ConfigError(f"method(s) {', '.join(map(repr, on_rep))} need one representation shared by every "
+                              f"task (architecture hard_sharing); architecture '{cfg.architecture.name}' has none")
     executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)
     prepare_output_dir(out, resume, overwrite)
     start = time.perf_counter()
