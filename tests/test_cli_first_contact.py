@@ -159,3 +159,12 @@ def test_a_run_command_help_names_its_config_sections(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "config keys: data, candidates, scores, score_params, batch_size, validate, trainer, output" in out
     assert "transferkit datasets" in out
+
+
+
+def test_a_bad_strategy_hyper_parameter_is_a_clear_error_naming_the_method(tmp_path, capsys):
+    # `compare` with l2_sp alpha=-1 ended in a bare "ValueError: alpha must be >= 0, got -1" traceback
+    out = tmp_path / "run"
+    assert main(["compare", "-o", str(out), "methods=[{name: l2_sp, params: {alpha: -1}}]"]) == 2
+    assert "method 'l2_sp': alpha must be >= 0, got -1" in capsys.readouterr().err
+    assert not out.exists()
