@@ -168,3 +168,13 @@ def test_a_bad_strategy_hyper_parameter_is_a_clear_error_naming_the_method(tmp_p
     assert main(["compare", "-o", str(out), "methods=[{name: l2_sp, params: {alpha: -1}}]"]) == 2
     assert "method 'l2_sp': alpha must be >= 0, got -1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_bad_shallow_hyper_parameter_stops_adapt_before_any_run(tmp_path, capsys):
+    # KMM checked B only when fitted: `adapt methods=[coral, {name: kmm, params: {B: -1}}]` ran
+    # coral, wrote its run, then failed with "B must be > 0, got -1" naming no method
+    out = tmp_path / "run"
+    assert main(["adapt", "-o", str(out), "data.kind=arrays", f"data.path={_pair(tmp_path)}",
+                 "methods=[coral, {name: kmm, params: {B: -1}}]"]) == 2
+    assert "method 'kmm': B must be > 0, got -1" in capsys.readouterr().err
+    assert not out.exists()

@@ -218,10 +218,13 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     if deep and not any(m.name == "source_only" for m in methods):
         methods.insert(0, MethodSpec(name="source_only"))
     for m in methods:  # unknown names and bad parameters fail before any training
-        if shallow_family(m.name):
-            validate_shallow(m.name, m.params)
-        else:
-            transferkit.get_method("adaptation", m.name)
+        try:
+            if shallow_family(m.name):
+                validate_shallow(m.name, m.params)
+            else:
+                transferkit.get_method("adaptation", m.name)
+        except ConfigError as err:  # "B must be > 0, got -1": say whose B
+            raise ConfigError(f"method '{m.display}': {err}") from None
     supervised = [m.name for m in methods if needs_target_labels(m.name)]
     if supervised:
         raise ConfigError(f"method(s) {', '.join(map(repr, supervised))} need labelled target samples, and "
