@@ -178,3 +178,31 @@ def test_a_bad_shallow_hyper_parameter_stops_adapt_before_any_run(tmp_path, caps
                  "methods=[coral, {name: kmm, params: {B: -1}}]"]) == 2
     assert "method 'kmm': B must be > 0, got -1" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command, args, message", [
+    # each was a bare ValueError traceback (dann, gradnorm) or failed only once the method was
+    # fitted, after other runs had been written (stc)
+    ("adapt", ["backbone.name=mlp", "methods=[{name: dann, params: {hidden: [-3]}}]"],
+     "method 'dann': hidden[0] must be an integer > 0, got -3"),
+    ("multitask", ["backbone.name=mlp", "methods=[{name: gradnorm, params: {alpha: -1}}]"],
+     "method 'gradnorm': alpha must be >= 0, got -1"),
+    ("cluster", ["methods=[{name: stc, params: {lam: -1}}]"], "method 'stc': lam must be a finite number >= 0"),
+])
+def test_a_methods_own_parameter_check_is_a_clear_error_before_anything_runs(tmp_path, capsys, command, args,
+                                                                            message):
+    rng = np.random.default_rng(0)
+    data = []
+    if command == "adapt":
+        data = ["data.kind=arrays", f"data.path={_pair(tmp_path)}"]
+    elif command == "multitask":
+        np.savez(tmp_path / "mt.npz", X=rng.normal(size=(30, 3)), Y=rng.normal(size=(30, 2)))
+        data = ["data.kind=arrays", f"data.path={tmp_path / 'mt.npz'}"]
+    elif command == "cluster":
+        np.savez(tmp_path / "cl.npz", X=rng.poisson(1.0, size=(20, 6)), y=np.arange(20) % 2,
+                 X_aux=rng.poisson(1.0, size=(20, 6)))
+        data = ["data.kind=arrays", f"data.path={tmp_path / 'cl.npz'}"]
+    out = tmp_path / "run"
+    assert main([command, "-o", str(out), "trainer.seeds=[0]", *data, *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()

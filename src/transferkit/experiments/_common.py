@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import ConfigError, TransferkitError
+from ..exceptions import ConfigError, TransferkitError, UnknownNameError
 
 __all__ = [
     "OFFLINE_PRETRAINED", "BUILTIN_BACKBONES", "resolve_pretrained", "build_backbone", "threads",
-    "make_logger", "trainer_key", "SMALL_MODEL_PARAMS",
+    "make_logger", "trainer_key", "SMALL_MODEL_PARAMS", "method_errors", "check_params",
 ]
 
 log = logging.getLogger("transferkit")
@@ -27,6 +27,26 @@ BUILTIN_BACKBONES = frozenset({"mlp", "lenet", "small_resnet"}) | SEQUENCE_BACKB
 SMALL_MODEL_PARAMS = 5_000_000
 #: trainer keys that say how a grid runs, not what a run computes
 _EXECUTION_KEYS = {"seeds", "max_seeds", "time_budget_s", "workers", "executor", "ray_address", "logger", "num_threads", "rope"}
+
+
+@contextlib.contextmanager
+def method_errors(display: str) -> Iterator[None]:
+    """While a runner validates method ``display``: a bad hyper-parameter (a ``ConfigError`` or a
+    method's own ``ValueError``, e.g. "alpha must be >= 0, got -1") becomes one ``ConfigError``
+    naming the method, which the CLI prints without a traceback."""
+    try:
+        yield
+    except UnknownNameError:  # already names the method and the valid ones
+        raise
+    except ValueError as err:
+        raise ConfigError(f"method '{display}': {err}") from None
+
+
+def check_params(estimator: Any) -> None:
+    """An estimator's own parameter checks, which scikit-learn style estimators run in ``fit``."""
+    check = getattr(estimator, "_check_params", None)
+    if check is not None:
+        check()
 
 
 def resolve_pretrained(spec: Any) -> bool:

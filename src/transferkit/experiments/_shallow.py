@@ -131,10 +131,9 @@ def build(name: str, params: dict[str, Any], seed: int) -> Any:
 
 def validate(name: str, params: dict[str, Any]) -> None:
     """Refuse, before anything runs, bad parameters and a base learner the method cannot use."""
-    est = build(name, params, 0)
-    check = getattr(est, "_check_params", None)  # scikit-learn style: the estimators check in fit
-    if check is not None:
-        check()
+    from ._common import check_params
+
+    check_params(build(name, params, 0))
     if shallow_family(name) == "instance" and name not in ("tradaboost", "tradaboost_r2"):
         from .._domains import check_accepts_sample_weight
 

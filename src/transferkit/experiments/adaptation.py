@@ -21,7 +21,14 @@ import numpy as np
 from ..data._base import Domain, TransferData
 from ..data._kinds import load_data
 from ..exceptions import ConfigError, DataError
-from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
+from ._common import (
+    build_backbone,
+    check_logger_installed,
+    make_logger,
+    method_errors,
+    threads,
+    trainer_key,
+)
 from ._config import AdaptConfig, MethodSpec
 from ._executor import (
     PeakMemory,
@@ -218,13 +225,11 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     if deep and not any(m.name == "source_only" for m in methods):
         methods.insert(0, MethodSpec(name="source_only"))
     for m in methods:  # unknown names and bad parameters fail before any training
-        try:
+        with method_errors(m.display):
             if shallow_family(m.name):
                 validate_shallow(m.name, m.params)
             else:
                 transferkit.get_method("adaptation", m.name)
-        except ConfigError as err:  # "B must be > 0, got -1": say whose B
-            raise ConfigError(f"method '{m.display}': {err}") from None
     supervised = [m.name for m in methods if needs_target_labels(m.name)]
     if supervised:
         raise ConfigError(f"method(s) {', '.join(map(repr, supervised))} need labelled target samples, and "
@@ -245,7 +250,8 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
         probe = build_backbone(cfg.backbone, source.input_shape, num_classes)
         for m in methods:  # bad parameters fail before any training
             if m in deep:
-                build_method(m.name, probe.feature_dim, num_classes, **m.params)
+                with method_errors(m.display):
+                    build_method(m.name, probe.feature_dim, num_classes, **m.params)
         model_params = sum(p.numel() for p in probe.parameters())
     seeds = cfg.trainer.seed_list()
     executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)

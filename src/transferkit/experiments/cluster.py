@@ -27,6 +27,7 @@ import numpy as np
 
 from ..data._kinds import load_data
 from ..exceptions import ConfigError
+from ._common import check_params, method_errors
 from ._config import ClusterConfig, MethodSpec
 from ._executor import (
     PeakMemory,
@@ -222,7 +223,8 @@ def run_cluster(cfg: ClusterConfig, output_dir: str | Path | None = None, resume
     if not any(m.name == "itcc" for m in methods):
         methods.insert(0, MethodSpec(name="itcc"))
     for m in methods:  # unknown names and bad parameters fail before anything runs
-        transferkit.create("clustering", m.name, **m.params)
+        with method_errors(m.display):
+            check_params(transferkit.create("clustering", m.name, **m.params))
     data = load_data(cfg.data, "cluster")
     k = len(np.unique(data.y))
     if k > data.X.shape[0]:

@@ -33,6 +33,7 @@ from ._common import (
     build_backbone,
     check_logger_installed,
     make_logger,
+    method_errors,
     resolve_pretrained,
     threads,
     trainer_key,
@@ -355,13 +356,11 @@ def run_compare(
     if not any(m.name == "scratch" for m in methods):
         methods.insert(0, MethodSpec(name="scratch"))
     for m in methods:  # unknown names and bad parameters fail before any training
-        try:
+        with method_errors(m.display):
             if shallow_family(m.name):
                 validate_shallow(m.name, m.params)
             else:
                 create("finetune", m.name, **m.params)
-        except ConfigError as err:  # "alpha must be >= 0, got -1": say whose alpha
-            raise ConfigError(f"method '{m.display}': {err}") from None
     data = load_data(cfg.data, "compare")
     hetero = _heterogeneous(data)
     if hetero:  # only heterogeneous methods; no network, no source-only learner can read both

@@ -28,7 +28,14 @@ import numpy as np
 from .._registry import register
 from ..data._kinds import load_data
 from ..exceptions import ConfigError, TransferkitError, UnknownNameError, suggest
-from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
+from ._common import (
+    build_backbone,
+    check_logger_installed,
+    make_logger,
+    method_errors,
+    threads,
+    trainer_key,
+)
 from ._config import MethodSpec, MultitaskConfig
 from ._executor import (
     PeakMemory,
@@ -285,7 +292,8 @@ def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, re
     ctx = _Context(cfg, train, test, tasks, str(out), seeds[0])
     for m in methods:  # bad parameters fail before anything trains
         if m.name != "single_task":
-            _balancer(m.name, m.params, tasks)
+            with method_errors(m.display):
+                _balancer(m.name, m.params, tasks)
     probe = _build(ctx, tasks)
     model_params = sum(p.numel() for p in probe.parameters())
     if not any(p.requires_grad for p in probe.shared_parameters()):  # e.g. progressive: a column per task
