@@ -206,3 +206,17 @@ def test_a_methods_own_parameter_check_is_a_clear_error_before_anything_runs(tmp
     assert main([command, "-o", str(out), "trainer.seeds=[0]", *data, *args]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("override, message", [
+    # trainer.lr=-1 was accepted, pretraining ran, then torch stopped fine-tuning with a bare
+    # "ValueError: Invalid learning rate: -1.0" traceback
+    ("trainer.lr=-1", "'trainer.lr': must be > 0, got -1.0"),
+    ("trainer.weight_decay=-0.1", "'trainer.weight_decay': must be >= 0, got -0.1"),
+    ("trainer.patience=-1", "'trainer.patience': must be >= 0, got -1"),
+    ("pretrain.epochs=-1", "'pretrain.epochs': must be >= 0, got -1"),
+    ("pretrain.lr=0", "'pretrain.lr': must be > 0, got 0.0"),
+])
+def test_numeric_training_keys_are_range_checked(tmp_path, capsys, override, message):
+    assert main(["compare", "-o", str(tmp_path / "run"), override]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "run").exists()

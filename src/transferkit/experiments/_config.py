@@ -59,6 +59,18 @@ PositiveInt = Annotated[int, AfterValidator(_positive)]
 PositiveFloat = Annotated[float, AfterValidator(_positive)]
 
 
+def _nonneg(v: float) -> float:
+    if not v >= 0:  # NaN fails too
+        raise ValueError(f"must be >= 0, got {v}")
+    return v
+
+
+#: an integer key that may be 0 but not negative (patience, epochs where 0 skips a stage)
+NonNegInt = Annotated[int, AfterValidator(_nonneg)]
+#: a float key that may be 0 but not negative (weight decay, momentum)
+NonNegFloat = Annotated[float, AfterValidator(_nonneg)]
+
+
 def _fraction(v: float) -> float:
     if not 0.0 < v < 1.0:
         raise ValueError(f"must be in (0, 1), got {v}")
@@ -180,12 +192,12 @@ class MethodSpec(_Strict):
 class PretrainSpec(_Strict):
     """Training on the labelled source before fine-tuning; skipped when ``epochs`` is 0."""
 
-    epochs: int = 15
+    epochs: NonNegInt = 15
     # None: 1e-3 for a network trained from scratch, 1e-4 for pretrained weights
-    lr: float | None = None
+    lr: PositiveFloat | None = None
     # the encoder's learning rate relative to ``lr`` (the new head always trains at ``lr``);
     # None: 1 from scratch, 0.1 for pretrained weights (they are adapted, not re-learnt)
-    backbone_lr_scale: float | None = None
+    backbone_lr_scale: PositiveFloat | None = None
     batch_size: PositiveInt = 64
     checkpoint: str | None = None  # a state dict to start from instead of training
     # start the target head from the source head. None: yes when source and target have the
@@ -200,14 +212,14 @@ class TrainerSpec(_Strict):
     max_epochs: PositiveInt = 60
     batch_size: PositiveInt = 32
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    patience: int = 10
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegFloat = 0.0
+    momentum: NonNegFloat = 0.9
+    patience: NonNegInt = 10
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0, 1, 2])
     max_seeds: PositiveInt = 10
     # seeds: auto stops adding seeds once this much wall time has passed (None: no budget)
-    time_budget_s: float | None = None
+    time_budget_s: PositiveFloat | None = None
     accelerator: str = "cpu"
     devices: int | str | list[int] = 1
     strategy: str = "auto"
@@ -258,10 +270,10 @@ class TrainerSpec(_Strict):
 class AdaptTrainer(TrainerSpec):
     max_epochs: PositiveInt = 10
     batch_size: PositiveInt = 64
-    patience: int = 0
+    patience: NonNegInt = 0
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
     steps_per_epoch: int | None = None
-    discriminator_lr_mult: float = 1.0
+    discriminator_lr_mult: PositiveFloat = 1.0
     anneal: bool = True  # learning-rate annealing of Ganin et al. 2016
     grl_gamma: float = 10.0
 
@@ -269,7 +281,7 @@ class AdaptTrainer(TrainerSpec):
 class MultitaskTrainer(TrainerSpec):
     max_epochs: PositiveInt = 3
     batch_size: PositiveInt = 128
-    patience: int = 0
+    patience: NonNegInt = 0
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
     # record TAG look-ahead task affinities every k steps (Fifty et al. 2021); hard sharing only
     tag_every: int | None = None
@@ -483,7 +495,7 @@ class SelftaughtPretrain(_Strict):
     epochs: PositiveInt = 5
     batch_size: PositiveInt = 256
     lr: PositiveFloat = 1e-3
-    weight_decay: float = 0.0
+    weight_decay: NonNegFloat = 0.0
     # per-image contrast normalisation (mean removed, divided by sqrt(variance + 0.01)) of the
     # source patches and of the target images, for every network (scratch too): photos and
     # digits then share a scale
@@ -504,7 +516,7 @@ class SelftaughtTrainer(TrainerSpec):
     validation split to early-stop on (``patience``)."""
 
     max_epochs: PositiveInt = 50
-    patience: int = 0
+    patience: NonNegInt = 0
 
 
 class SelftaughtConfig(RunConfig):
