@@ -220,3 +220,16 @@ def test_a_methods_own_parameter_check_is_a_clear_error_before_anything_runs(tmp
 def test_numeric_training_keys_are_range_checked(tmp_path, capsys, override, message):
     assert main(["compare", "-o", str(tmp_path / "run"), override]) == 2
     assert message in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+def test_compare_without_a_source_stage_starts_from_a_new_head(tmp_path, capsys):
+    # `pretrain.epochs=0` ("skipped when epochs is 0") on digits failed with "reuse_head needs a
+    # source head with 10 outputs, the backbone's head has 0": no source model, yet its head was reused
+    out = tmp_path / "run"
+    assert main(["compare", "-o", str(out), "--no-progress", "pretrain.epochs=0", "trainer.seeds=[0]",
+                 "trainer.max_epochs=1", "methods=[full]", "data.labels_per_class=[1]"]) == 0
+    report = (out / "report.md").read_text()
+    assert "Pretrained strategies start from a **new head**" in report
+    assert "no source model, the pretrained strategies start from random weights" in report
+    assert main(["compare", "-o", str(tmp_path / "again"), "pretrain.epochs=0", "pretrain.reuse_head=true"]) == 2
+    assert "pretrain.reuse_head needs a source model" in capsys.readouterr().err

@@ -369,7 +369,12 @@ def run_compare(
     shallow_bases = shallow_baseline_names(methods, with_target=True, with_source=not hetero)
     methods += [MethodSpec(name=b) for b in shallow_bases]
     same = _same_classes(data)
-    reuse_head = same if cfg.pretrain.reuse_head is None else cfg.pretrain.reuse_head
+    # pretrain.epochs: 0 without a checkpoint trains no source model, so there is no source head
+    source_model = data.source is not None and not (cfg.pretrain.epochs == 0 and cfg.pretrain.checkpoint is None)
+    reuse_head = same and source_model if cfg.pretrain.reuse_head is None else cfg.pretrain.reuse_head
+    if reuse_head and not source_model:
+        raise ConfigError("pretrain.reuse_head needs a source model, and pretrain.epochs is 0 with no "
+                          "pretrain.checkpoint (or the data has no source)")
     if reuse_head and not same:
         raise ConfigError(
             f"pretrain.reuse_head needs the same classes in source and target; the source has "
@@ -503,13 +508,15 @@ def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figu
            f"{info['sequential_plan']['level_per_look']:.4f}"
            + ("; stopped by trainer.time_budget_s" if info.get("stopped_by_time_budget") else "") + ")"
            if info.get("sequential_plan") else "") + ".",
-        f"Source: {info.get('source') or 'none (pretrained backbone only)'}"
+        "Source: " + (info.get("source") or ("none (pretrained backbone only)" if info.get("pretrained_backbone")
+                                            else "none: no source model, the pretrained strategies start "
+                                                 "from random weights"))
         + (f", source train accuracy {info['source_train_accuracy']:.3f}" if info.get("source_train_accuracy") is not None else "")
         + ".",
     ]
     if not info.get("heterogeneous"):
-        intro.append("Pretrained strategies start from the "
-                     + ("**source head** (source and target share their classes)" if info.get("reuse_head")
+        intro.append("Pretrained strategies start from "
+                     + ("the **source head** (source and target share their classes)" if info.get("reuse_head")
                         else "a **new head**") + "; the `head` column says which each strategy used.")
     if info.get("warning"):
         intro.append(f"**Warning**: {info['warning']}.")
