@@ -233,3 +233,37 @@ def test_compare_without_a_source_stage_starts_from_a_new_head(tmp_path, capsys)
     assert "no source model, the pretrained strategies start from random weights" in report
     assert main(["compare", "-o", str(tmp_path / "again"), "pretrain.epochs=0", "pretrain.reuse_head=true"]) == 2
     assert "pretrain.reuse_head needs a source model" in capsys.readouterr().err
+
+
+def _disjoint_pair(tmp_path):
+    # the target's class ids (5-7) never occur in the source (0-2): the same count after
+    # max + 1, but no shared class
+    rng = np.random.default_rng(0)
+    path = tmp_path / "disjoint.npz"
+    np.savez(path, X_source=rng.normal(size=(60, 4)).astype(np.float32), y_source=np.arange(60) % 3,
+             X_target=rng.normal(size=(60, 4)).astype(np.float32), y_target=5 + np.arange(60) % 3)
+    return path
+
+
+def test_adapt_refuses_target_classes_the_source_never_has(tmp_path, capsys):
+    # it ran and reported source_only at accuracy 0.000 without a word
+    out = tmp_path / "run"
+    assert main(["adapt", "-o", str(out), "data.kind=arrays", f"data.path={_disjoint_pair(tmp_path)}",
+                 "backbone.name=mlp", "methods=[source_only]"]) == 2
+    assert "target labels [5, 6, 7] never occur in the source labels [0, 1, 2]" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_compare_does_not_reuse_the_source_head_for_other_class_ids():
+    # the report said "source head (source and target share their classes)" and source_only
+    # scored 0.000: the same number of class ids was taken for the same classes
+    from transferkit.data._base import Domain, TransferData
+    from transferkit.experiments.compare import _same_classes
+
+    X = np.zeros((6, 2), np.float32)
+    source = Domain(X, np.array([0, 1, 2] * 2), "source", 8)
+    data = TransferData(source, Domain(X, np.array([5, 6, 7] * 2), "target", 8),
+                        Domain(X, np.array([5, 6, 7] * 2), "test", 8))
+    assert not _same_classes(data)
+    same = TransferData(source, Domain(X, np.array([2, 1, 0] * 2), "target", 8), Domain(X, np.arange(6) % 3, "t", 8))
+    assert _same_classes(same)

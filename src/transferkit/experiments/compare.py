@@ -111,7 +111,8 @@ def _same_classes(data: TransferData) -> bool:
         return False
     if s.class_names is not None and t.class_names is not None:
         return list(s.class_names) == list(t.class_names)
-    return data.source_num_classes == data.num_classes
+    # unnamed class ids: the same count is not enough (ids 0-2 in the source, 5-7 in the target)
+    return data.source_num_classes == data.num_classes and set(np.unique(s.y).tolist()) == set(np.unique(t.y).tolist())
 
 
 def _data_key(cfg: CompareConfig) -> dict:
