@@ -267,3 +267,13 @@ def test_compare_does_not_reuse_the_source_head_for_other_class_ids():
     assert not _same_classes(data)
     same = TransferData(source, Domain(X, np.array([2, 1, 0] * 2), "target", 8), Domain(X, np.arange(6) % 3, "t", 8))
     assert _same_classes(same)
+
+
+def test_string_class_labels_in_an_npz_are_named_as_such(tmp_path, capsys):
+    # was "could not be loaded ...: ValueError: invalid literal for int() with base 10: np.str_('b')"
+    path = tmp_path / "named.npz"
+    names = np.array(["cat", "dog"])[np.arange(20) % 2]
+    np.savez(path, X_source=np.zeros((20, 3)), y_source=names, X_target=np.zeros((20, 3)), y_target=names)
+    assert main(["adapt", "-o", str(tmp_path / "run"), "data.kind=arrays", f"data.path={path}"]) == 2
+    err = capsys.readouterr().err
+    assert "y_source: class labels must be integer ids 0..K-1, got string values such as ['cat', 'dog', 'cat']" in err
