@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from transferkit.data.multitask import from_arrays
-from transferkit.exceptions import ConfigError, UnknownNameError
+from transferkit.exceptions import ConfigError, DataError, UnknownNameError
 from transferkit.experiments import parse_config
 from transferkit.experiments.multitask import delta_m, run_multitask
 from transferkit.multitask import MGDA, GradNorm, HardSharing, Task
@@ -170,3 +170,14 @@ def test_gradient_methods_an_architecture_cannot_serve_are_refused_before_traini
     with pytest.raises(ConfigError) as err:
         run(_tiny(tmp_path, architecture, methods), out)
     assert message in str(err.value) and not (out / "runs").exists()
+
+
+def test_one_task_is_refused(tmp_path):
+    # Y [N] ran as one task: every method equal to single_task, delta_m 0 everywhere
+    rng = np.random.default_rng(0)
+    path = tmp_path / "one.npz"
+    np.savez(path, X=rng.normal(size=(40, 3)), Y=rng.normal(size=40))
+    cfg = {"data": {"kind": "arrays", "path": str(path)}, "backbone": {"name": "mlp"}, "trainer": {"seeds": [0]}}
+    with pytest.raises(DataError, match="multitask needs at least two tasks; the data has one"):
+        run(cfg, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._registry import register
 from ..data._kinds import load_data
-from ..exceptions import ConfigError, TransferkitError, UnknownNameError, suggest
+from ..exceptions import ConfigError, DataError, TransferkitError, UnknownNameError, suggest
 from ._common import (
     build_backbone,
     check_logger_installed,
@@ -288,6 +288,9 @@ def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, re
         if a not in train.task_names:
             raise ConfigError(f"data.auxiliary: task '{a}' is not a task of the data: {train.task_names}")
     tasks = tasks_from_data(train, cfg.data.auxiliary)
+    if len(tasks) < 2:  # every method would equal single_task: a report of zeros
+        raise DataError(f"multitask needs at least two tasks; the data has one ({tasks[0].name}): give Y one "
+                        "label column per task, [N, tasks]")
     seeds = cfg.trainer.seed_list()
     ctx = _Context(cfg, train, test, tasks, str(out), seeds[0])
     for m in methods:  # bad parameters fail before anything trains
