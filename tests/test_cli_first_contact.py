@@ -277,3 +277,12 @@ def test_string_class_labels_in_an_npz_are_named_as_such(tmp_path, capsys):
     assert main(["adapt", "-o", str(tmp_path / "run"), "data.kind=arrays", f"data.path={path}"]) == 2
     err = capsys.readouterr().err
     assert "y_source: class labels must be integer ids 0..K-1, got string values such as ['cat', 'dog', 'cat']" in err
+
+
+
+def test_taxonomy_takes_inline_affinities(tmp_path):
+    # the documented inline mapping {"src__tgt": value} was solved, then the runner died with
+    # "ValueError: too many values to unpack (expected 2)" reading its keys as (sources, target)
+    out = tmp_path / "run"
+    assert main(["taxonomy", "-o", str(out), "--no-progress", "affinities={a__b: 0.5, a__c: 0.3}", "budgets=[1]"]) == 0
+    assert json.loads((out / "results.json").read_text())["summary"][0]["supervised"] == "a"

@@ -104,7 +104,11 @@ def run_taxonomy(
         affinities, cfg.budget_list(), tasks=cfg.tasks, targets=cfg.targets, costs=cfg.costs,
         importances=cfg.importances, max_order=cfg.max_order,
     )
-    all_tasks = sorted({n for (s, t) in affinities for n in (*s, t)} | set(cfg.tasks or []))
+    from ..transferability import parse_transfer_key
+
+    # keys are (sources, target) from a file, "src__tgt" strings inline
+    pairs = [parse_transfer_key(k) for k in affinities]
+    all_tasks = sorted({n for (s, t) in pairs for n in (*s, t)} | set(cfg.tasks or []))
     targets = list(solutions[0].transfers)
     seconds = time.perf_counter() - start
     prepare_output_dir(out, resume, overwrite)
