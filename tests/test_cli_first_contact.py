@@ -286,3 +286,12 @@ def test_taxonomy_takes_inline_affinities(tmp_path):
     out = tmp_path / "run"
     assert main(["taxonomy", "-o", str(out), "--no-progress", "affinities={a__b: 0.5, a__c: 0.3}", "budgets=[1]"]) == 0
     assert json.loads((out / "results.json").read_text())["summary"][0]["supervised"] == "a"
+
+
+def test_taxonomy_prints_whole_budgets_as_counts(tmp_path):
+    # the summary printed "budget 1.000, cost 1.000" for budgets=[1]
+    out = tmp_path / "run"
+    assert main(["taxonomy", "-o", str(out), "--no-progress", "affinities={a__b: 0.5, a__c: 0.3}", "budgets=[1]"]) == 0
+    row = json.loads((out / "results.json").read_text())["summary"][0]
+    assert row["budget"] == 1 and isinstance(row["budget"], int) and row["cost"] == 1
+    assert "\n| 1 | 1 | " in (out / "report.md").read_text()

@@ -112,8 +112,11 @@ def run_taxonomy(
     targets = list(solutions[0].transfers)
     seconds = time.perf_counter() - start
     prepare_output_dir(out, resume, overwrite)
+    def count(x: float) -> float | int:  # budgets and costs in whole tasks print as 1, not 1.000
+        return int(x) if float(x).is_integer() else x
+
     summary = [{
-        "budget": s.budget, "cost": s.cost, "objective": s.objective,
+        "budget": count(s.budget), "cost": count(s.cost), "objective": s.objective,
         "mean_affinity": s.objective / len(targets) if targets else None,
         "supervised": ", ".join(s.supervised),
         "n_supervised": len(s.supervised),
