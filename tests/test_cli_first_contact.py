@@ -295,3 +295,22 @@ def test_taxonomy_prints_whole_budgets_as_counts(tmp_path):
     row = json.loads((out / "results.json").read_text())["summary"][0]
     assert row["budget"] == 1 and isinstance(row["budget"], int) and row["cost"] == 1
     assert "\n| 1 | 1 | " in (out / "report.md").read_text()
+
+
+def test_only_rank_zero_of_a_ddp_run_logs_progress(monkeypatch):
+    # `compare --config finetune_mnist_usps_ddp` printed "pretraining lenet on mnist_test ..." twice
+    import logging
+
+    from transferkit.cli import _configure_logging
+
+    logger = logging.getLogger("transferkit")
+    level = logger.level
+    try:
+        monkeypatch.setenv("LOCAL_RANK", "1")
+        _configure_logging(quiet=False)
+        assert logger.level == logging.WARNING
+        monkeypatch.setenv("LOCAL_RANK", "0")
+        _configure_logging(quiet=False)
+        assert logger.level == logging.INFO
+    finally:
+        logger.setLevel(level)

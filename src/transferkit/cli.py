@@ -208,7 +208,9 @@ def _configure_logging(quiet: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("transferkit: %(message)s"))
         logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    # the other ranks of a DDP run repeat every step: only rank 0 says what is happening
+    other_rank = os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
+    logger.setLevel(logging.WARNING if quiet or other_rank else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:
