@@ -314,3 +314,11 @@ def test_only_rank_zero_of_a_ddp_run_logs_progress(monkeypatch):
         assert logger.level == logging.INFO
     finally:
         logger.setLevel(level)
+
+
+def test_an_override_the_shell_split_says_to_quote_it(capsys):
+    # the README line `methods=[kmm,coral,{name: sa, params: {estimator: 1nn}}]`, pasted unquoted,
+    # reached us as 'methods=[kmm,coral,{name:' 'sa,' ... and failed with a bare YAML parser message
+    assert main(["adapt", "methods=[kmm,coral,{name:", "sa,", "params:", "{estimator:", "1nn}}]"]) == 2
+    err = capsys.readouterr().err
+    assert "the shell split it at a space: quote the whole override" in err

@@ -820,7 +820,10 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         try:
             node[parts[-1]] = yaml.safe_load(value)
         except yaml.YAMLError as err:
-            raise ConfigError(f"override '{item}': the value is not valid YAML: {err}") from None
+            cut = value.count("[") + value.count("{") > value.count("]") + value.count("}")
+            hint = (" (the shell split it at a space: quote the whole override, e.g. "
+                    f"\"{key}=[a, {{name: b, params: {{x: 1}}}}]\")" if cut else "")
+            raise ConfigError(f"override '{item}': the value is not valid YAML{hint}: {err}") from None
     return out
 
 
