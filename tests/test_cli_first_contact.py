@@ -322,3 +322,13 @@ def test_an_override_the_shell_split_says_to_quote_it(capsys):
     assert main(["adapt", "methods=[kmm,coral,{name:", "sa,", "params:", "{estimator:", "1nn}}]"]) == 2
     err = capsys.readouterr().err
     assert "the shell split it at a space: quote the whole override" in err
+
+
+def test_datasets_help_lists_every_setting(capsys):
+    # it listed three (labelled_target, unlabelled_target, multitask) of the six settings
+    from transferkit.data._kinds import SETTINGS
+
+    with pytest.raises(SystemExit):
+        main(["datasets", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert all(s in out for s in SETTINGS)

@@ -164,7 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_methods)
 
     p = sub.add_parser("datasets", help="list the data kinds, the settings each serves and its keys")
-    p.add_argument("--setting", help="only kinds serving this setting (labelled_target, unlabelled_target, multitask)")
+    from .data._kinds import SETTINGS
+
+    p.add_argument("--setting", help=f"only kinds serving this setting ({', '.join(SETTINGS)})")
     p.set_defaults(func=_cmd_datasets)
 
     helps = {
