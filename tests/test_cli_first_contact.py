@@ -332,3 +332,16 @@ def test_datasets_help_lists_every_setting(capsys):
         main(["datasets", "--help"])
     out = " ".join(capsys.readouterr().out.split())
     assert all(s in out for s in SETTINGS)
+
+
+def test_cluster_on_few_features_says_which_feature_clusters_to_lower(tmp_path, capsys):
+    # 6 features and the default 32 feature clusters: "n_feature_clusters=32 exceeds the number of
+    # features in X (6)" from inside the fit, for any methods list (itcc is always added)
+    rng = np.random.default_rng(0)
+    path = tmp_path / "counts.npz"
+    np.savez(path, X=rng.poisson(1.0, (30, 6)), y=np.arange(30) % 2, X_aux=rng.poisson(1.0, (20, 6)))
+    out = tmp_path / "run"
+    assert main(["cluster", "-o", str(out), "data.kind=arrays", f"data.path={path}", "methods=[kmeans]"]) == 2
+    err = capsys.readouterr().err
+    assert "the data has 6 features, fewer than the feature clusters of 'itcc' (n_feature_clusters=32)" in err
+    assert "{name: itcc, params: {n_feature_clusters: 6}}" in err and not out.exists()
