@@ -345,3 +345,9 @@ def test_cluster_on_few_features_says_which_feature_clusters_to_lower(tmp_path, 
     err = capsys.readouterr().err
     assert "the data has 6 features, fewer than the feature clusters of 'itcc' (n_feature_clusters=32)" in err
     assert "{name: itcc, params: {n_feature_clusters: 6}}" in err and not out.exists()
+
+
+def test_seeds_auto_with_one_seed_at_most_names_the_key(capsys):
+    # was "min_seeds must be >= 2, got 1", a name the config does not have
+    assert main(["compare", "trainer.seeds=auto", "trainer.max_seeds=1"]) == 2
+    assert "'trainer': max_seeds must be >= 2 with seeds: auto" in capsys.readouterr().err

@@ -262,6 +262,13 @@ class TrainerSpec(_Strict):
             raise ValueError(f"must be >= 0, got {v}")
         return v
 
+    @model_validator(mode="after")
+    def _auto_needs_two_seeds(self):
+        if self.seeds == "auto" and self.max_seeds < 2:  # was "min_seeds must be >= 2, got 1" from the plan
+            raise ValueError(f"max_seeds must be >= 2 with seeds: auto (a verdict needs two "
+                             f"seeds), got {self.max_seeds}")
+        return self
+
     def seed_list(self, start: int = 3) -> list[int]:
         """The seeds to run first (``auto`` starts with ``start`` seeds)."""
         return list(range(start)) if self.seeds == "auto" else list(self.seeds)
