@@ -351,3 +351,16 @@ def test_seeds_auto_with_one_seed_at_most_names_the_key(capsys):
     # was "min_seeds must be >= 2, got 1", a name the config does not have
     assert main(["compare", "trainer.seeds=auto", "trainer.max_seeds=1"]) == 2
     assert "'trainer': max_seeds must be >= 2 with seeds: auto" in capsys.readouterr().err
+
+
+def test_an_accelerator_name_is_checked_and_a_missing_gpu_is_said_before_training(tmp_path, capsys, monkeypatch):
+    # 'gpus' and a GPU on a CPU-only machine both ended in Lightning tracebacks after pretraining
+    import torch
+
+    out = tmp_path / "run"
+    assert main(["compare", "-o", str(out), "trainer.accelerator=gpus"]) == 2
+    assert "unknown accelerator 'gpus'. Did you mean 'gpu'" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["compare", "-o", str(out), "trainer.accelerator=gpu"]) == 2
+    assert "trainer.accelerator: gpu: no such device is visible" in capsys.readouterr().err
+    assert not out.exists()

@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from .exceptions import TransferkitError
+from .exceptions import ConfigError, TransferkitError
 
 __all__ = ["main", "build_parser"]
 
@@ -118,6 +118,20 @@ def _quiet_hubs() -> None:
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 
+def _check_accelerator(trainer) -> None:
+    """A GPU asked for where none is visible: one message now, not Lightning's traceback after
+    the data has loaded and the source model has trained."""
+    name = getattr(trainer, "accelerator", "cpu")
+    if name not in ("gpu", "cuda", "mps"):
+        return
+    import torch
+
+    found = torch.backends.mps.is_available() if name == "mps" else torch.cuda.is_available()
+    if not found:
+        raise ConfigError(f"trainer.accelerator: {name}: no such device is visible on this machine; "
+                          "use cpu or auto")
+
+
 def _cmd_run(args) -> int:
     import importlib
 
@@ -129,6 +143,7 @@ def _cmd_run(args) -> int:
         cfg = cfg.model_copy(update={"validate_": True})
     out = cfg.output_dir(args.output)
     check_output_dir(out, args.resume, args.overwrite)
+    _check_accelerator(getattr(cfg, "trainer", None))
     if args.no_progress:
         _quiet_hubs()
     existed = out.exists()

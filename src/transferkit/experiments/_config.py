@@ -205,6 +205,10 @@ class PretrainSpec(_Strict):
     reuse_head: bool | None = None
 
 
+#: the accelerator names Lightning's Trainer accepts
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
+
+
 class TrainerSpec(_Strict):
     """How to train; each key maps onto a Lightning Trainer setting, a DataLoader or the grid
     executor. ``seeds: auto`` adds seeds until every verdict is decided (``max_seeds`` cap)."""
@@ -247,6 +251,13 @@ class TrainerSpec(_Strict):
             raise ValueError(f"seeds must be distinct, got {v}")
         return v
 
+
+    @field_validator("accelerator")
+    @classmethod
+    def _accelerator(cls, v: str) -> str:  # Lightning's names; a wrong one stopped training with a traceback
+        if v not in ACCELERATORS:
+            raise ValueError(f"unknown accelerator '{v}'.{suggest(v, ACCELERATORS)} Valid: {', '.join(ACCELERATORS)}")
+        return v
 
     @field_validator("devices")
     @classmethod
