@@ -364,3 +364,15 @@ def test_an_accelerator_name_is_checked_and_a_missing_gpu_is_said_before_trainin
     assert main(["compare", "-o", str(out), "trainer.accelerator=gpu"]) == 2
     assert "trainer.accelerator: gpu: no such device is visible" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_text_backbone_on_arrays_is_a_clear_error(tmp_path, capsys):
+    # `compare backbone.name=all-MiniLM-L6-v2` on the digits ended in a bare "TypeError:
+    # HFTextBackbone.features takes the dict that encode(texts) returns ..., got Tensor"
+    pytest.importorskip("transformers")
+    out = tmp_path / "run"
+    assert main(["compare", "-o", str(out), "backbone.name=all-MiniLM-L6-v2", "backbone.pretrained=false",
+                 "methods=[linear_probe]"]) == 2
+    assert "backbone 'all-MiniLM-L6-v2' reads text (sentences), but each input is an array of shape (1, 8, 8)" in (
+        capsys.readouterr().err)
+    assert not out.exists()

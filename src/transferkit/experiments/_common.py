@@ -92,7 +92,7 @@ def build_backbone(spec: Any, input_shape: tuple[int, ...], num_outputs: int = 0
     if getattr(spec, "checkpoint", None):
         params["checkpoint"] = spec.checkpoint
     try:
-        return create_backbone(spec.name, pretrained=pretrained, num_outputs=num_outputs, **params)
+        model = create_backbone(spec.name, pretrained=pretrained, num_outputs=num_outputs, **params)
     except (TransferkitError, ImportError):
         raise
     except Exception as err:
@@ -101,6 +101,10 @@ def build_backbone(spec: Any, input_shape: tuple[int, ...], num_outputs: int = 0
             f"backbone '{spec.name}'{shown} (pretrained={pretrained}) could not be built for inputs of shape "
             f"{input_shape or 'text'}: {type(err).__name__}: {err}"
         ) from err
+    if input_shape and hasattr(model, "encode"):  # it crashed in features() with a TypeError
+        raise ConfigError(f"backbone '{spec.name}' reads text (sentences), but each input is an array of shape "
+                          f"{tuple(input_shape)}; use an array backbone (mlp, lenet, ...) or a text data kind")
+    return model
 
 
 @contextlib.contextmanager
