@@ -376,3 +376,16 @@ def test_a_text_backbone_on_arrays_is_a_clear_error(tmp_path, capsys):
     assert "backbone 'all-MiniLM-L6-v2' reads text (sentences), but each input is an array of shape (1, 8, 8)" in (
         capsys.readouterr().err)
     assert not out.exists()
+
+
+def test_a_backbone_that_cannot_read_the_inputs_stops_before_training(tmp_path, capsys):
+    # torchvision/resnet18 (3 channels) on the grey digits started pretraining, then ended in a
+    # bare "RuntimeError: Given groups=1, weight of size [64, 3, 7, 7], expected input ... to
+    # have 3 channels, but got 1 channels instead"
+    pytest.importorskip("torchvision")
+    out = tmp_path / "run"
+    assert main(["compare", "-o", str(out), "backbone.name=torchvision/resnet18", "backbone.pretrained=false",
+                 "methods=[linear_probe]"]) == 2
+    err = capsys.readouterr().err
+    assert "backbone 'torchvision/resnet18' cannot read inputs of shape (1, 8, 8) (grey images" in err
+    assert not out.exists()

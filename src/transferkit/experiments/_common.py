@@ -104,7 +104,37 @@ def build_backbone(spec: Any, input_shape: tuple[int, ...], num_outputs: int = 0
     if input_shape and hasattr(model, "encode"):  # it crashed in features() with a TypeError
         raise ConfigError(f"backbone '{spec.name}' reads text (sentences), but each input is an array of shape "
                           f"{tuple(input_shape)}; use an array backbone (mlp, lenet, ...) or a text data kind")
+    if input_shape:
+        _probe(model, spec.name, params, tuple(input_shape))
     return model
+
+
+_PROBED: set[tuple] = set()
+
+
+def _probe(model: Any, name: str, params: dict[str, Any], input_shape: tuple[int, ...]) -> None:
+    """Once per process and (backbone, params, input shape): two zero inputs through
+    ``features``, so a backbone that cannot read the data (grey images into a 3-channel
+    network, images too small for it) is one error before any training, not a traceback
+    from inside Lightning. Eval mode and no gradient: no weight, statistic or random state moves."""
+    key = (name, repr(sorted(params.items())), input_shape)
+    if key in _PROBED:
+        return
+    import torch
+
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model.features(torch.zeros(2, *input_shape))
+    except Exception as err:
+        grey = (" (grey images, one channel: this network reads 3)" if input_shape[0] == 1
+                and "channels" in str(err) else "")
+        raise ConfigError(f"backbone '{name}' cannot read inputs of shape {input_shape}{grey}: "
+                          f"{type(err).__name__}: {err}") from None
+    finally:
+        model.train(training)
+    _PROBED.add(key)
 
 
 @contextlib.contextmanager
