@@ -389,3 +389,12 @@ def test_a_backbone_that_cannot_read_the_inputs_stops_before_training(tmp_path, 
     err = capsys.readouterr().err
     assert "backbone 'torchvision/resnet18' cannot read inputs of shape (1, 8, 8) (grey images" in err
     assert not out.exists()
+
+
+def test_quiet_works_after_the_command_too():
+    # `transferkit compare -q ...` was "unrecognized arguments: -q" (only `transferkit -q compare` worked)
+    from transferkit.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["compare", "-q"]).quiet and parser.parse_args(["-q", "methods"]).quiet
+    assert not parser.parse_args(["datasets"]).quiet

@@ -173,12 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"transferkit {__version__}")
     parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    # --quiet after the command too ('transferkit compare -q ...' was "unrecognized arguments: -q")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                        help="only warnings and errors on stderr")
 
-    p = sub.add_parser("methods", help="list every registered method with its family")
+    p = sub.add_parser("methods", parents=[common], help="list every registered method with its family")
     p.add_argument("--family", help="only this family (finetune, adaptation, multitask, aggregator, ...)")
     p.set_defaults(func=_cmd_methods)
 
-    p = sub.add_parser("datasets", help="list the data kinds, the settings each serves and its keys")
+    p = sub.add_parser("datasets", parents=[common],
+                       help="list the data kinds, the settings each serves and its keys")
     from .data._kinds import SETTINGS
 
     p.add_argument("--setting", help=f"only kinds serving this setting ({', '.join(SETTINGS)})")
@@ -201,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in helps.items():
         fields = COMMAND_CONFIGS[name].model_fields
         sections = ", ".join(f.alias or key for key, f in fields.items() if key != "name")
-        p = sub.add_parser(name, help=text, description=text, epilog=(
+        p = sub.add_parser(name, parents=[common], help=text, description=text, epilog=(
             f"config keys: {sections} (README 'Using it' and docs/; 'transferkit datasets' lists each data kind's "
             "keys). A mistyped key is refused with the nearest valid ones."))
         p.add_argument("--config", "-c", help="YAML run config, or the name of a bundled example "
