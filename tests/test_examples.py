@@ -69,3 +69,33 @@ def test_readme_python_blocks_run_as_written(line, code):
 
     torch.manual_seed(0)
     exec(compile(code, f"{README}:{line}", "exec"), {"__name__": "__readme__"})
+
+
+def shell_commands() -> list[tuple[int, str]]:
+    """``(line number, command)`` of every ``transferkit ...`` line in the README's bash blocks."""
+    text = README.read_text()
+    out = []
+    for m in re.finditer(r"```bash\n(.*?)```", text, re.S):
+        first = text.count("\n", 0, m.start(1)) + 1
+        out += [(first + i, line) for i, line in enumerate(m.group(1).splitlines())
+                if line.startswith(("transferkit ", ".venv/bin/transferkit "))]
+    return out
+
+
+@pytest.mark.parametrize("line, command", [pytest.param(n, c, id=f"README.md:{n}") for n, c in shell_commands()])
+def test_readme_commands_parse_as_a_shell_passes_them(line, command, monkeypatch):
+    """Split as bash would (an unquoted override with spaces becomes several arguments), every
+    README command line must give the CLI valid options, overrides and config keys."""
+    import shlex
+
+    from transferkit.cli import build_parser
+    from transferkit.experiments._config import COMMAND_CONFIGS, apply_overrides
+
+    monkeypatch.chdir(README.parent)
+    args = build_parser().parse_args(shlex.split(command, comments=True)[1:])
+    if args.command not in COMMAND_CONFIGS:
+        return  # methods, datasets: no config
+    raw = apply_overrides({}, args.overrides)
+    if args.command == "taxonomy" and not Path(str(raw.get("affinities", ""))).is_file():
+        pytest.skip("the Taskonomy affinities file is not at ../shared/data")
+    COMMAND_CONFIGS[args.command].model_validate(raw)

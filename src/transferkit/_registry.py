@@ -93,8 +93,9 @@ def _first_doc_line(obj: Any) -> str:
     """The docstring's first paragraph on one line, up to its first sentence end."""
     doc = (inspect.getdoc(obj) or "").strip()
     para = " ".join(doc.split("\n\n")[0].split())
-    # a sentence ends at ". " unless the dot closes an abbreviation ("et al.", "Eq.", "e.g.")
-    match = re.search(r"(?<!\bal)(?<!\bEq)(?<!\beq)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bAlg)\.\s", para)
+    # a sentence ends at ". " unless the dot closes an abbreviation ("et al.", "Eq.", "Sec.", "e.g.")
+    match = re.search(r"(?<!\bal)(?<!\bEq)(?<!\beq)(?<!\bEqs)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bAlg)"
+                      r"(?<!\bSec)(?<!\bFig)(?<!\bcf)\.\s", para)
     return para[: match.start() + 1] if match else para
 
 

@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from .exceptions import TransferkitError
+from .exceptions import ConfigError, TransferkitError
 
 __all__ = ["main", "build_parser"]
 
@@ -51,6 +51,13 @@ def _console():
     return console if console.is_terminal else Console(width=160)
 
 
+def _cells(*values: str) -> list[str]:
+    """Table cells shown as written: a docstring's ``[x, x, 0]`` is text, not rich markup."""
+    from rich.markup import escape
+
+    return [escape(v) for v in values]
+
+
 def _cmd_methods(args) -> int:
     from rich.table import Table
 
@@ -60,7 +67,7 @@ def _cmd_methods(args) -> int:
     for col in ("family", "name", "description"):
         table.add_column(col, overflow="fold")
     for m in list_methods(args.family):
-        table.add_row(m.family, m.name, m.description)
+        table.add_row(*_cells(m.family, m.name, m.description))
     _console().print(table)
     return 0
 
@@ -76,7 +83,7 @@ def _cmd_datasets(args) -> int:
     for col in ("kind", "settings", "keys", "description"):
         table.add_column(col, overflow="fold")
     for k in data_kinds(args.setting):
-        table.add_row(k.name, ", ".join(sorted(k.settings)), ", ".join(sorted(k.keys)), k.description)
+        table.add_row(*_cells(k.name, ", ".join(sorted(k.settings)), ", ".join(sorted(k.keys)), k.description))
     _console().print(table)
     print("settings: " + "; ".join(f"{s}: {d}" for s, d in SETTINGS.items()))
     return 0
@@ -100,7 +107,7 @@ def _print_summary(results: dict) -> None:
         table.add_column(c)
     style = {"positive transfer": "green", "negative transfer": "red", "practically equivalent": "yellow"}
     for r in rows:
-        table.add_row(*(cell(r.get(c)) for c in cols), style=style.get(r.get("verdict")))
+        table.add_row(*_cells(*(cell(r.get(c)) for c in cols)), style=style.get(r.get("verdict")))
     _console().print(table)
 
 
@@ -109,6 +116,20 @@ def _quiet_hubs() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+
+def _check_accelerator(trainer) -> None:
+    """A GPU asked for where none is visible: one message now, not Lightning's traceback after
+    the data has loaded and the source model has trained."""
+    name = getattr(trainer, "accelerator", "cpu")
+    if name not in ("gpu", "cuda", "mps"):
+        return
+    import torch
+
+    found = torch.backends.mps.is_available() if name == "mps" else torch.cuda.is_available()
+    if not found:
+        raise ConfigError(f"trainer.accelerator: {name}: no such device is visible on this machine; "
+                          "use cpu or auto")
 
 
 def _cmd_run(args) -> int:
@@ -122,6 +143,7 @@ def _cmd_run(args) -> int:
         cfg = cfg.model_copy(update={"validate_": True})
     out = cfg.output_dir(args.output)
     check_output_dir(out, args.resume, args.overwrite)
+    _check_accelerator(getattr(cfg, "trainer", None))
     if args.no_progress:
         _quiet_hubs()
     existed = out.exists()
@@ -151,13 +173,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"transferkit {__version__}")
     parser.add_argument("--quiet", "-q", action="store_true", help="only warnings and errors on stderr")
     sub = parser.add_subparsers(dest="command", required=True)
+    # --quiet after the command too ('transferkit compare -q ...' was "unrecognized arguments: -q")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", default=argparse.SUPPRESS,
+                        help="only warnings and errors on stderr")
 
-    p = sub.add_parser("methods", help="list every registered method with its family")
+    p = sub.add_parser("methods", parents=[common], help="list every registered method with its family")
     p.add_argument("--family", help="only this family (finetune, adaptation, multitask, aggregator, ...)")
     p.set_defaults(func=_cmd_methods)
 
-    p = sub.add_parser("datasets", help="list the data kinds, the settings each serves and its keys")
-    p.add_argument("--setting", help="only kinds serving this setting (labelled_target, unlabelled_target, multitask)")
+    p = sub.add_parser("datasets", parents=[common],
+                       help="list the data kinds, the settings each serves and its keys")
+    from .data._kinds import SETTINGS
+
+    p.add_argument("--setting", help=f"only kinds serving this setting ({', '.join(SETTINGS)})")
     p.set_defaults(func=_cmd_datasets)
 
     helps = {
@@ -172,8 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
         "selftaught": "self-taught learning: features learnt on unlabelled source images for a few-label target "
                       "vs raw pixels, PCA and scratch",
     }
+    from .experiments._config import COMMAND_CONFIGS
+
     for name, text in helps.items():
-        p = sub.add_parser(name, help=text)
+        fields = COMMAND_CONFIGS[name].model_fields
+        sections = ", ".join(f.alias or key for key, f in fields.items() if key != "name")
+        p = sub.add_parser(name, parents=[common], help=text, description=text, epilog=(
+            f"config keys: {sections} (README 'Using it' and docs/; 'transferkit datasets' lists each data kind's "
+            "keys). A mistyped key is refused with the nearest valid ones."))
         p.add_argument("--config", "-c", help="YAML run config, or the name of a bundled example "
                        "(default: the command's built-in demo)")
         p.add_argument("--output", "-o", help="output directory (default: the config's output.dir, else runs/<command>)")
@@ -195,7 +230,9 @@ def _configure_logging(quiet: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("transferkit: %(message)s"))
         logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    # the other ranks of a DDP run repeat every step: only rank 0 says what is happening
+    other_rank = os.environ.get("LOCAL_RANK", "0") != "0" or os.environ.get("NODE_RANK", "0") != "0"
+    logger.setLevel(logging.WARNING if quiet or other_rank else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,3 +69,14 @@ def test_from_arrays_missing_labels():
     assert np.isnan(d.targets["r"][1]) and d.targets["c"][2] == -1 and d.num_outputs["c"] == 3
     with pytest.raises(DataError, match="2 label columns but 1 task names"):
         from_arrays(np.zeros((3, 4)), Y, ["r"])
+
+
+def test_from_arrays_binary_kind_is_a_two_class_task():
+    # data.task_kinds: binary passed the config but every run then failed with "task 'task0':
+    # kind must be one of ('classification', ...), got 'binary'"
+    Y = np.array([[1.0, 0.3], [np.nan, 1.2], [0.0, 2.0]])
+    d = from_arrays(np.zeros((3, 4)), Y, ["b", "r"], ["binary", "regression"])
+    assert d.kinds["b"] == "classification" and d.num_outputs["b"] == 2
+    assert d.targets["b"].tolist() == [1, -1, 0]
+    with pytest.raises(DataError, match="binary task 'r' has labels other than 0 and 1"):
+        from_arrays(np.zeros((3, 4)), Y, ["b", "r"], "binary")

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from transferkit.data.multitask import from_arrays
-from transferkit.exceptions import ConfigError, UnknownNameError
+from transferkit.exceptions import ConfigError, DataError, UnknownNameError
 from transferkit.experiments import parse_config
 from transferkit.experiments.multitask import delta_m, run_multitask
 from transferkit.multitask import MGDA, GradNorm, HardSharing, Task
@@ -42,9 +42,14 @@ def test_runner_end_to_end_and_resume(tmp_path):
     assert res["schema"] == 1 and {r["method"] for r in res["runs"]} == {"single_task", "equal", "mgda_ub", "gradnorm"}
     for r in res["runs"]:
         assert np.isfinite(r["metrics"]["a/mse"]) and "delta_m" in r["metrics"]
-    assert (tmp_path / "out" / "pareto.png").exists() and (tmp_path / "out" / "weight_curves.png").exists()
+    # under figures/ like every other command's figures, and linked from there by the report
+    assert res["figures"] == ["figures/weight_curves.png", "figures/pareto.png"]
+    assert all((tmp_path / "out" / f).exists() for f in res["figures"])
     report = (tmp_path / "out" / "report.md").read_text()
     assert "Δm%" in report and "delta_m_percent" in report and "Accuracies in %" not in report
+    # no per-sample results here: the verdict rule must not claim to model the test set's noise
+    assert "on the seeds' spread alone" in report and "adds the shared test set's noise" not in report
+    assert "an MSE has none (0)" in report
     stamp = json.loads((tmp_path / "out" / "results.json").read_text())["runs"][1]["train_seconds"]
     res2 = run(cfg, tmp_path / "out", resume=True)  # nothing re-run
     assert res2["runs"][1]["train_seconds"] == stamp
@@ -134,5 +139,45 @@ def test_runner_records_tag_affinities_and_chooses_task_groups(tmp_path):
     groups = {tuple(g) for g in tag["groupings"]["2"]["groups"]}
     assert ("a", "b") in groups
     assert 0 < tag["time_share"] < 1
-    assert (tmp_path / "out" / "task_affinity.png").exists()
+    assert (tmp_path / "out" / "figures" / "task_affinity.png").exists()
     assert "Task affinities (TAG)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def _tiny(tmp_path, architecture, methods):
+    return {"data": {"kind": "arrays", "path": str(_arrays(tmp_path))},
+            "backbone": {"name": "mlp", "params": {"hidden": [8]}}, "architecture": {"name": architecture},
+            "methods": methods, "trainer": {"max_epochs": 1, "batch_size": 64, "seeds": [0]}}
+
+
+@pytest.mark.parametrize("architecture", ["mmoe", "progressive"])
+def test_architectures_sized_by_the_data_run_from_the_command(tmp_path, architecture):
+    # `architecture.name=mmoe` failed with "missing a required argument: 'input_dim'" and
+    # `progressive` with "... 'input_shape'": the runner now passes what the data determines
+    res = run(_tiny(tmp_path, architecture, ["equal"]), tmp_path / "out")
+    assert {r["method"] for r in res["runs"]} == {"single_task", "equal"}
+
+
+@pytest.mark.parametrize("architecture, methods, message", [
+    # both crashed after single_task had trained: "mtl_backward: shared_params holds no parameter
+    # that requires grad" and "MMoE has no single shared representation"
+    ("progressive", ["equal", "pcgrad"], "architecture 'progressive' shares no parameters between tasks, and "
+                                         "method(s) 'pcgrad'"),
+    ("mmoe", ["mgda_ub"], "method(s) 'mgda_ub' need one representation shared by every task"),
+])
+def test_gradient_methods_an_architecture_cannot_serve_are_refused_before_training(tmp_path, architecture,
+                                                                                  methods, message):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError) as err:
+        run(_tiny(tmp_path, architecture, methods), out)
+    assert message in str(err.value) and not (out / "runs").exists()
+
+
+def test_one_task_is_refused(tmp_path):
+    # Y [N] ran as one task: every method equal to single_task, delta_m 0 everywhere
+    rng = np.random.default_rng(0)
+    path = tmp_path / "one.npz"
+    np.savez(path, X=rng.normal(size=(40, 3)), Y=rng.normal(size=40))
+    cfg = {"data": {"kind": "arrays", "path": str(path)}, "backbone": {"name": "mlp"}, "trainer": {"seeds": [0]}}
+    with pytest.raises(DataError, match="multitask needs at least two tasks; the data has one"):
+        run(cfg, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -106,8 +106,13 @@ BAD = {
     "finetune on features": (["methods=[{name: pca, params: {finetune: full}}]"], "params.finetune applies only to"),
     "patch larger than the target": (["methods=[{name: sparse_coding, params: {patch_size: [9, 9]}}]"],
                                      "patch_size (9, 9) exceeds the target's 8x8 images"),
+    # the default 8x8 patches on 8x8 digits leave one patch for a 3x3 pooling grid: this failed
+    # inside sparse coding, after raw and pca had run and written their results
+    "patch grid smaller than the pooling": (["methods=[sparse_coding]"],
+                                            "patch_size (8, 8) with stride 1 gives a 1x1 grid of patches on the "
+                                            "target's 8x8 images, smaller than pool_grid (3, 3)"),
     "unknown strategy": (["methods=[autoencoder]", "finetune=fulll"], "fulll"),
-    "budget too large": (["data.labels_per_class=[20]"], "data.labels_per_class=20"),
+    "budget too large": (["methods=[pca]", "data.labels_per_class=[20]"], "data.labels_per_class=20"),
     "bad classifier": (["classifier.C=0"], "'classifier.C'"),
 }
 

@@ -241,7 +241,8 @@ def test_rank_refuses_bad_input_with_exit_2(arrays, tmp_path, capsys):
          "has a single class ([0])"),
         ({"data": {"kind": "arrays", "path": str(arrays)},
           "candidates": [mlp, {"name": "mlp", "params": {"in_features": 5}, "label": "wrong_input"}]},
-         "candidate 'wrong_input' (mlp): its features could not be extracted"),
+         # the backbone's shape probe (experiments/_common.py) finds it before any feature is extracted
+         "candidate 'wrong_input' (mlp): backbone 'mlp' cannot read inputs of shape (6,)"),
         ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [mlp], "scores": ["logmee"]},
          "unknown transferability score 'logmee'. Did you mean 'logme'"),
         ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [mlp], "scores": ["leep"]},

@@ -41,9 +41,12 @@ class KMeansClustering(ClusterMixin, BaseEstimator):
         self.n_init = n_init
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> KMeansClustering:
+    def _check_params(self) -> None:  # also run by the cluster command before anything fits
         check_choice(self.preprocess, "preprocess", ("l2", "tfidf", "none"))
         check_int(self.n_init, "n_init")
+
+    def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> KMeansClustering:
+        self._check_params()
         M = check_counts(X, "X")
         k = check_k(self.n_clusters, "n_clusters", M.shape[0], "samples in X")
         km = KMeans(k, n_init=self.n_init, random_state=self.random_state)
@@ -67,8 +70,11 @@ class SpectralCoclusteringClustering(ClusterMixin, BaseEstimator):
         self.n_init = n_init
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> SpectralCoclusteringClustering:
+    def _check_params(self) -> None:  # also run by the cluster command before anything fits
         check_int(self.n_init, "n_init")
+
+    def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> SpectralCoclusteringClustering:
+        self._check_params()
         M = check_counts(X, "X")
         k = check_k(self.n_clusters, "n_clusters", M.shape[0], "samples in X")
         # empty columns break the bistochastic scaling (1/sqrt(0)): drop them; an empty row

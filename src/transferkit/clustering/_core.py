@@ -126,7 +126,7 @@ class CoClusterer(ClusterMixin, BaseEstimator):
 
     _inits: tuple[str, ...] = ("kmeans", "random")
 
-    def _check_loop(self) -> None:
+    def _check_params(self) -> None:  # also run by the cluster command before anything fits
         check_int(self.n_init, "n_init")
         check_int(self.max_iter, "max_iter")
         check_nonneg(self.tol, "tol")

@@ -57,7 +57,7 @@ class InformationTheoreticCoClustering(CoClusterer):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> InformationTheoreticCoClustering:
-        self._check_loop()
+        self._check_params()
         M = check_counts(X, "X")
         k = check_k(self.n_clusters, "n_clusters", M.shape[0], "samples in X")
         kf = check_k(self.n_feature_clusters, "n_feature_clusters", M.shape[1], "features in X")

@@ -84,8 +84,12 @@ class SelfTaughtClustering(CoClusterer):
 
     _inits = ("aux", "kmeans", "random", "both")
 
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_nonneg(self.lam, "lam")
+
     def fit(self, X: Any, y: Any = None, *, aux: Any = None) -> SelfTaughtClustering:
-        self._check_loop()
+        self._check_params()
         lam = check_nonneg(self.lam, "lam")
         if aux is None:
             raise DataError("SelfTaughtClustering.fit needs the auxiliary data: fit(X, aux=Y)")

@@ -103,8 +103,10 @@ _add("mnist_m", _T, {"root"},
 _add("amazon", _T, {"root", "source_domain", "target_domain", "features"},
      "Amazon reviews, one product domain to another (books, dvd, electronics, kitchen); mSDA features",
      f"{_L}:load_amazon", required=("source_domain", "target_domain"))
-_add("text", _T, {"source_path", "target_path", "target_test_path", "text_column", "label_column"},
-     "sentences and labels in TSV/CSV files (SST-2 layout; quoted fields and string labels accepted)",
+# labelled targets only: adapt's training and scores read numeric arrays (encode sentences first)
+_add("text", {"labelled_target"}, {"source_path", "target_path", "target_test_path", "text_column", "label_column"},
+     "sentences and labels in TSV/CSV files (SST-2 layout; quoted fields and string labels accepted); "
+     "for adapt, encode them to arrays first",
      f"{_L}:load_text", required=("target_path",))
 _add("image_folder", _T, {"root", "source_domain", "target_domain", "image_size"},
      "root/<domain>/<class>/*.jpg, one folder per domain (Office-31 style)",

@@ -108,6 +108,13 @@ def _finish(spec: Any, setting: str, source: Domain | None, target: Domain, test
             raise ConfigError("data.shuffle_source_labels needs a source domain")
         y = np.random.default_rng(12345).permutation(np.asarray(source.y))
         source = Domain(source.X, y, source.name + "_shuffled_labels", source.num_classes, source.class_names)
+    if setting == "unlabelled_target" and source is not None and source.y is not None:
+        known = set(np.unique(source.y).tolist())  # an adapted model can only predict source classes
+        new = sorted(set().union(*(np.unique(d.y).tolist() for d in (target, test) if d.y is not None)) - known)
+        if new:
+            raise DataError(f"target labels {new[:10]} never occur in the source labels {sorted(known)[:10]}: "
+                            "adaptation can only predict the source's classes (a target with fewer classes "
+                            "is fine: partial transfer)")
     if setting == "labelled_target" and target.y is None:
         raise DataError(f"target '{target.name}' needs labels for 'compare' (few-shot fine-tuning)")
     return TransferData(source, target, test, modality, transductive=transductive, heterogeneous=heterogeneous)

@@ -256,7 +256,8 @@ def from_arrays(
     """Generic data: inputs ``X [N, ...]`` and ``Y [N, T]`` with one label column per task.
 
     Missing labels are ``NaN``; classification columns hold class ids (``NaN`` or ``-1``
-    missing) and get ``max + 1`` outputs.
+    missing) and get ``max + 1`` outputs; a ``binary`` column is a classification column whose
+    labels are 0 and 1 (two outputs).
     """
     Y = np.asarray(Y)
     if Y.ndim == 1:
@@ -264,18 +265,25 @@ def from_arrays(
     T = Y.shape[1]
     names = list(task_names) if task_names is not None else [f"task{t}" for t in range(T)]
     if len(names) != T:
-        raise DataError(f"{T} label columns but {len(names)} task names")
+        raise DataError(f"{T} label columns but {len(names)} task names (data.task_names)")
     ks = [kinds] * T if isinstance(kinds, str) else list(kinds)
     if len(ks) != T:
-        raise DataError(f"{T} label columns but {len(ks)} kinds")
+        raise DataError(f"{T} label columns but {len(ks)} task kinds (data.task_kinds)")
     targets, outs = {}, {}
     for t, (n, k) in enumerate(zip(names, ks)):
         col = Y[:, t].astype(np.float64)
+        if k == "binary":
+            bad = sorted(set(np.unique(col[np.isfinite(col) & (col != -1)]).tolist()) - {0.0, 1.0})
+            if bad:
+                raise DataError(f"binary task '{n}' has labels other than 0 and 1 (e.g. {bad[:3]}); "
+                                "use the kind 'classification' for class ids")
+            ks[t] = k = "classification"
+            outs[n] = 2
         if k == "classification":
             col = np.where(np.isfinite(col), col, -1).astype(np.int64)
             if (col >= 0).sum() == 0:
                 raise DataError(f"task '{n}' has no labelled sample")
-            outs[n] = int(col.max()) + 1
+            outs[n] = max(outs.get(n, 0), int(col.max()) + 1)
             targets[n] = col
         else:
             outs[n] = 1

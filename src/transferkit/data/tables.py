@@ -31,6 +31,10 @@ def _existing(path: str | os.PathLike, what: str) -> Path:
 
 def _labels(y: np.ndarray, where: str) -> np.ndarray:
     y = np.asarray(y).reshape(-1)
+    if y.dtype.kind not in "biuf":  # strings, objects: not class ids
+        kind = "string" if y.dtype.kind in "US" else str(y.dtype)
+        raise DataError(f"{where}: class labels must be integer ids 0..K-1, got {kind} values such as "
+                        f"{y[:3].tolist()}; map your class names to ids before saving the arrays")
     if y.dtype.kind == "f":
         if not np.isfinite(y).all():
             raise DataError(f"{where}: labels contain NaN or inf")

@@ -11,11 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..exceptions import ConfigError, TransferkitError
+from ..exceptions import ConfigError, TransferkitError, UnknownNameError
 
 __all__ = [
     "OFFLINE_PRETRAINED", "BUILTIN_BACKBONES", "resolve_pretrained", "build_backbone", "threads",
-    "make_logger", "trainer_key", "SMALL_MODEL_PARAMS",
+    "make_logger", "trainer_key", "SMALL_MODEL_PARAMS", "method_errors", "check_params",
 ]
 
 log = logging.getLogger("transferkit")
@@ -27,6 +27,26 @@ BUILTIN_BACKBONES = frozenset({"mlp", "lenet", "small_resnet"}) | SEQUENCE_BACKB
 SMALL_MODEL_PARAMS = 5_000_000
 #: trainer keys that say how a grid runs, not what a run computes
 _EXECUTION_KEYS = {"seeds", "max_seeds", "time_budget_s", "workers", "executor", "ray_address", "logger", "num_threads", "rope"}
+
+
+@contextlib.contextmanager
+def method_errors(display: str) -> Iterator[None]:
+    """While a runner validates method ``display``: a bad hyper-parameter (a ``ConfigError`` or a
+    method's own ``ValueError``, e.g. "alpha must be >= 0, got -1") becomes one ``ConfigError``
+    naming the method, which the CLI prints without a traceback."""
+    try:
+        yield
+    except UnknownNameError:  # already names the method and the valid ones
+        raise
+    except ValueError as err:
+        raise ConfigError(f"method '{display}': {err}") from None
+
+
+def check_params(estimator: Any) -> None:
+    """An estimator's own parameter checks, which scikit-learn style estimators run in ``fit``."""
+    check = getattr(estimator, "_check_params", None)
+    if check is not None:
+        check()
 
 
 def resolve_pretrained(spec: Any) -> bool:
@@ -47,6 +67,11 @@ def _shape_params(name: str, params: dict[str, Any], input_shape: tuple[int, ...
         out["in_features"] = int(np.prod(input_shape))
     if name in SEQUENCE_BACKBONES and len(input_shape) == 2:  # [C, T] series
         out.setdefault("in_channels", input_shape[0])
+    if name in ("lenet", "small_resnet") and input_shape and len(input_shape) != 3:
+        raise ConfigError(
+            f"backbone '{name}' takes images [C, H, W], but each input has shape {tuple(input_shape)}: "
+            + ("set backbone.name=mlp for flat feature vectors" if len(input_shape) == 1 else
+               "give the arrays a channel axis, X [N, C, H, W] (or set backbone.name=mlp)"))
     if name in ("lenet", "small_resnet") and len(input_shape) == 3:
         out.setdefault("in_channels", input_shape[0])
         if name == "lenet":
@@ -67,7 +92,7 @@ def build_backbone(spec: Any, input_shape: tuple[int, ...], num_outputs: int = 0
     if getattr(spec, "checkpoint", None):
         params["checkpoint"] = spec.checkpoint
     try:
-        return create_backbone(spec.name, pretrained=pretrained, num_outputs=num_outputs, **params)
+        model = create_backbone(spec.name, pretrained=pretrained, num_outputs=num_outputs, **params)
     except (TransferkitError, ImportError):
         raise
     except Exception as err:
@@ -76,6 +101,40 @@ def build_backbone(spec: Any, input_shape: tuple[int, ...], num_outputs: int = 0
             f"backbone '{spec.name}'{shown} (pretrained={pretrained}) could not be built for inputs of shape "
             f"{input_shape or 'text'}: {type(err).__name__}: {err}"
         ) from err
+    if input_shape and hasattr(model, "encode"):  # it crashed in features() with a TypeError
+        raise ConfigError(f"backbone '{spec.name}' reads text (sentences), but each input is an array of shape "
+                          f"{tuple(input_shape)}; use an array backbone (mlp, lenet, ...) or a text data kind")
+    if input_shape:
+        _probe(model, spec.name, params, tuple(input_shape))
+    return model
+
+
+_PROBED: set[tuple] = set()
+
+
+def _probe(model: Any, name: str, params: dict[str, Any], input_shape: tuple[int, ...]) -> None:
+    """Once per process and (backbone, params, input shape): two zero inputs through
+    ``features``, so a backbone that cannot read the data (grey images into a 3-channel
+    network, images too small for it) is one error before any training, not a traceback
+    from inside Lightning. Eval mode and no gradient: no weight, statistic or random state moves."""
+    key = (name, repr(sorted(params.items())), input_shape)
+    if key in _PROBED:
+        return
+    import torch
+
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model.features(torch.zeros(2, *input_shape))
+    except Exception as err:
+        grey = (" (grey images, one channel: this network reads 3)" if input_shape[0] == 1
+                and "channels" in str(err) else "")
+        raise ConfigError(f"backbone '{name}' cannot read inputs of shape {input_shape}{grey}: "
+                          f"{type(err).__name__}: {err}") from None
+    finally:
+        model.train(training)
+    _PROBED.add(key)
 
 
 @contextlib.contextmanager

@@ -59,6 +59,18 @@ PositiveInt = Annotated[int, AfterValidator(_positive)]
 PositiveFloat = Annotated[float, AfterValidator(_positive)]
 
 
+def _nonneg(v: float) -> float:
+    if not v >= 0:  # NaN fails too
+        raise ValueError(f"must be >= 0, got {v}")
+    return v
+
+
+#: an integer key that may be 0 but not negative (patience, epochs where 0 skips a stage)
+NonNegInt = Annotated[int, AfterValidator(_nonneg)]
+#: a float key that may be 0 but not negative (weight decay, momentum)
+NonNegFloat = Annotated[float, AfterValidator(_nonneg)]
+
+
 def _fraction(v: float) -> float:
     if not 0.0 < v < 1.0:
         raise ValueError(f"must be in (0, 1), got {v}")
@@ -180,17 +192,21 @@ class MethodSpec(_Strict):
 class PretrainSpec(_Strict):
     """Training on the labelled source before fine-tuning; skipped when ``epochs`` is 0."""
 
-    epochs: int = 15
+    epochs: NonNegInt = 15
     # None: 1e-3 for a network trained from scratch, 1e-4 for pretrained weights
-    lr: float | None = None
+    lr: PositiveFloat | None = None
     # the encoder's learning rate relative to ``lr`` (the new head always trains at ``lr``);
     # None: 1 from scratch, 0.1 for pretrained weights (they are adapted, not re-learnt)
-    backbone_lr_scale: float | None = None
+    backbone_lr_scale: PositiveFloat | None = None
     batch_size: PositiveInt = 64
     checkpoint: str | None = None  # a state dict to start from instead of training
     # start the target head from the source head. None: yes when source and target have the
     # same classes (by name, or by index when the data carry no names)
     reuse_head: bool | None = None
+
+
+#: the accelerator names Lightning's Trainer accepts
+ACCELERATORS = ("auto", "cpu", "gpu", "cuda", "mps", "tpu")
 
 
 class TrainerSpec(_Strict):
@@ -200,14 +216,14 @@ class TrainerSpec(_Strict):
     max_epochs: PositiveInt = 60
     batch_size: PositiveInt = 32
     optimizer: Literal["adam", "adamw", "sgd"] = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9
-    patience: int = 10
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegFloat = 0.0
+    momentum: NonNegFloat = 0.9
+    patience: NonNegInt = 10
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0, 1, 2])
     max_seeds: PositiveInt = 10
     # seeds: auto stops adding seeds once this much wall time has passed (None: no budget)
-    time_budget_s: float | None = None
+    time_budget_s: PositiveFloat | None = None
     accelerator: str = "cpu"
     devices: int | str | list[int] = 1
     strategy: str = "auto"
@@ -236,6 +252,13 @@ class TrainerSpec(_Strict):
         return v
 
 
+    @field_validator("accelerator")
+    @classmethod
+    def _accelerator(cls, v: str) -> str:  # Lightning's names; a wrong one stopped training with a traceback
+        if v not in ACCELERATORS:
+            raise ValueError(f"unknown accelerator '{v}'.{suggest(v, ACCELERATORS)} Valid: {', '.join(ACCELERATORS)}")
+        return v
+
     @field_validator("devices")
     @classmethod
     def _devices(cls, v):
@@ -250,6 +273,13 @@ class TrainerSpec(_Strict):
             raise ValueError(f"must be >= 0, got {v}")
         return v
 
+    @model_validator(mode="after")
+    def _auto_needs_two_seeds(self):
+        if self.seeds == "auto" and self.max_seeds < 2:  # was "min_seeds must be >= 2, got 1" from the plan
+            raise ValueError(f"max_seeds must be >= 2 with seeds: auto (a verdict needs two "
+                             f"seeds), got {self.max_seeds}")
+        return self
+
     def seed_list(self, start: int = 3) -> list[int]:
         """The seeds to run first (``auto`` starts with ``start`` seeds)."""
         return list(range(start)) if self.seeds == "auto" else list(self.seeds)
@@ -258,10 +288,10 @@ class TrainerSpec(_Strict):
 class AdaptTrainer(TrainerSpec):
     max_epochs: PositiveInt = 10
     batch_size: PositiveInt = 64
-    patience: int = 0
+    patience: NonNegInt = 0
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
     steps_per_epoch: int | None = None
-    discriminator_lr_mult: float = 1.0
+    discriminator_lr_mult: PositiveFloat = 1.0
     anneal: bool = True  # learning-rate annealing of Ganin et al. 2016
     grl_gamma: float = 10.0
 
@@ -269,7 +299,7 @@ class AdaptTrainer(TrainerSpec):
 class MultitaskTrainer(TrainerSpec):
     max_epochs: PositiveInt = 3
     batch_size: PositiveInt = 128
-    patience: int = 0
+    patience: NonNegInt = 0
     seeds: list[int] | Literal["auto"] = Field(default_factory=lambda: [0])
     # record TAG look-ahead task affinities every k steps (Fifty et al. 2021); hard sharing only
     tag_every: int | None = None
@@ -320,6 +350,13 @@ class RunConfig(_Strict):
             if raw["methods"] is None:
                 del raw["methods"]
         return raw
+
+    @field_validator("methods")
+    @classmethod
+    def _some_methods(cls, v: list[MethodSpec] | None) -> list[MethodSpec] | None:
+        if v is not None and not v:  # an empty list would silently run the command's default set
+            raise ValueError("list at least one method, or leave the key out for the command's default methods")
+        return v
 
     def listed_methods(self) -> list[MethodSpec]:
         listed = list(self.methods or []) + ([self.method] if self.method else [])
@@ -476,7 +513,7 @@ class SelftaughtPretrain(_Strict):
     epochs: PositiveInt = 5
     batch_size: PositiveInt = 256
     lr: PositiveFloat = 1e-3
-    weight_decay: float = 0.0
+    weight_decay: NonNegFloat = 0.0
     # per-image contrast normalisation (mean removed, divided by sqrt(variance + 0.01)) of the
     # source patches and of the target images, for every network (scratch too): photos and
     # digits then share a scale
@@ -497,7 +534,7 @@ class SelftaughtTrainer(TrainerSpec):
     validation split to early-stop on (``patience``)."""
 
     max_epochs: PositiveInt = 50
-    patience: int = 0
+    patience: NonNegInt = 0
 
 
 class SelftaughtConfig(RunConfig):
@@ -721,22 +758,46 @@ def _model_fields(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(current.model_fields) if current is not None else []
 
 
+_PRIMITIVE_TAGS = {"int", "float", "str", "bool", "none", "list", "dict"}
+
+
+def _is_union_tag(part: Any) -> bool:
+    """Whether a pydantic error-location part names a union member (``list[literal[...]]``,
+    ``ValidateSpec``, ``bool``) rather than a config key."""
+    if not isinstance(part, str):
+        return False
+    models = {name for name, obj in globals().items() if isinstance(obj, type) and issubclass(obj, BaseModel)}
+    return "[" in part or part in _PRIMITIVE_TAGS or part in models
+
+
 def _format_errors(err: ValidationError, model: type[BaseModel], source: str) -> str:
-    lines = []
+    found: list[tuple[tuple, str]] = []
     for e in err.errors():
-        loc = tuple(e["loc"])
+        raw_loc = tuple(e["loc"])
+        keep_last = e["type"] == "extra_forbidden"  # the unknown key itself is never a tag
+        loc = tuple(p for i, p in enumerate(raw_loc)
+                    if not _is_union_tag(p) or (keep_last and i == len(raw_loc) - 1))
         path = ".".join(str(p) for p in loc)
+        where = f"'{path}': " if path else ""  # a whole-config check names its keys itself
         if e["type"] == "extra_forbidden":
             valid = _model_fields(model, loc)
-            lines.append(
-                f"unknown key '{path}'.{suggest(str(loc[-1]), valid)}"
-                + (f" Valid keys here: {', '.join(valid)}." if valid else "")
-            )
+            found.append((loc, f"unknown key '{path}'.{suggest(str(loc[-1]), valid)}"
+                          + (f" Valid keys here: {', '.join(valid)}." if valid else "")))
+        elif e["type"] == "value_error":  # our validators' messages already show the value
+            found.append((loc, f"{where}{e['msg'].removeprefix('Value error, ')}"))
         else:
             got = e.get("input")
             shown = repr(got) if not isinstance(got, dict) else "a mapping"
-            lines.append(f"'{path}': {e['msg']} (got {shown})")
-    return f"invalid configuration {source}:\n  " + "\n  ".join(lines)
+            same = next((i for i, (other, _) in enumerate(found) if other == loc), None)
+            if same is None:  # a union's members each fail at the same key: one line for all
+                found.append((loc, f"{where}{e['msg']} (got {shown})"))
+            else:
+                head, _, tail = found[same][1].rpartition(" (got ")
+                found[same] = (loc, f"{head}; or: {e['msg']} (got {tail}")
+    # a union reports every member's failure; keep the most specific one per key
+    lines = [msg for loc, msg in found
+             if not any(len(other) > len(loc) and other[: len(loc)] == loc for other, _ in found)]
+    return f"invalid configuration {source}:\n  " + "\n  ".join(dict.fromkeys(lines))
 
 
 def parse_config(raw: Any, command: str = "compare", source: str = "") -> RunConfig:
@@ -777,7 +838,10 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> dict[str, Any]
         try:
             node[parts[-1]] = yaml.safe_load(value)
         except yaml.YAMLError as err:
-            raise ConfigError(f"override '{item}': the value is not valid YAML: {err}") from None
+            cut = value.count("[") + value.count("{") > value.count("]") + value.count("}")
+            hint = (" (the shell split it at a space: quote the whole override, e.g. "
+                    f"\"{key}=[a, {{name: b, params: {{x: 1}}}}]\")" if cut else "")
+            raise ConfigError(f"override '{item}': the value is not valid YAML{hint}: {err}") from None
     return out
 
 

@@ -18,7 +18,8 @@ import numpy as np
 from ..exceptions import ConfigError, DataError
 
 __all__ = ["SHALLOW_FAMILIES", "BASE_ESTIMATORS", "shallow_family", "base_estimator", "is_shallow_baseline",
-           "shallow_baseline_names", "fit_shallow", "is_heterogeneous", "check_heterogeneous"]
+           "shallow_baseline_names", "fit_shallow", "is_heterogeneous", "check_heterogeneous",
+           "needs_target_labels"]
 
 SHALLOW_FAMILIES = ("instance", "feature", "parameter")
 BASE_ESTIMATORS = ("logistic_regression", "linear_svm", "1nn", "decision_tree", "random_forest", "ridge")
@@ -42,6 +43,15 @@ def is_heterogeneous(name: str) -> bool:
 
     fam = shallow_family(name)
     return fam is not None and bool(getattr(_REGISTRY[fam][name].factory, "_heterogeneous", False))
+
+
+def needs_target_labels(name: str) -> bool:
+    """Whether shallow method ``name`` needs some labelled target rows (FA, DAMA, TrAdaBoost,
+    SER/STRUT): the unlabelled-target setting of ``adapt`` cannot run it."""
+    from .._registry import _REGISTRY
+
+    fam = shallow_family(name)
+    return fam is not None and bool(getattr(_REGISTRY[fam][name].factory, "_need_target_labels", False))
 
 
 def check_heterogeneous(names: list[str], source_shape: tuple, target_shape: tuple) -> None:
@@ -121,7 +131,9 @@ def build(name: str, params: dict[str, Any], seed: int) -> Any:
 
 def validate(name: str, params: dict[str, Any]) -> None:
     """Refuse, before anything runs, bad parameters and a base learner the method cannot use."""
-    build(name, params, 0)
+    from ._common import check_params
+
+    check_params(build(name, params, 0))
     if shallow_family(name) == "instance" and name not in ("tradaboost", "tradaboost_r2"):
         from .._domains import check_accepts_sample_weight
 

@@ -145,13 +145,17 @@ def verdict_columns(metric: str, baselines: Sequence[str], group_keys: Sequence[
     return cols + ["flag"]
 
 
-def describe_rule(rope: float, baselines: Sequence[str]) -> str:
-    """The verdict rule in one paragraph, for every report."""
+def describe_rule(rope: float, baselines: Sequence[str], test_noise: bool = True) -> str:
+    """The verdict rule in one paragraph, for every report (``test_noise=False``: the verdicts
+    had no per-sample results, so their variance is the seeds' spread alone)."""
+    test = ("with the correlated t-test of Corani & Benavoli (2015), whose variance adds the shared test set's "
+            "noise (estimated from the per-sample results) to the seeds' spread" if test_noise else
+            "with a paired t-test on the seeds' spread alone (no per-sample results: the shared test set's "
+            "noise is not modelled)")
     return (
         f"Verdicts compare each method with {' and '.join(f'`{b}`' for b in baselines)} seed by seed (same seed, "
-        "same split, same test samples), with the correlated t-test of Corani & Benavoli (2015), whose "
-        "variance adds the shared test set's noise (estimated from the per-sample results) to the seeds' "
-        f"spread. With a region of practical equivalence of ±{rope:g}: *positive* / *negative transfer* when "
+        f"same split, same test samples), {test}. "
+        f"With a region of practical equivalence of ±{rope:g}: *positive* / *negative transfer* when "
         "the whole interval of the gain lies above +ROPE / below -ROPE, *practically equivalent* when it lies "
         "inside, *inconclusive* otherwise (with the number of seeds that would decide); *n/a* with one seed. "
         "The intervals are Bonferroni-adjusted over all comparisons of this report, so the chance of any "
@@ -170,14 +174,14 @@ def _fmt_protocol(transductive: bool | None) -> str:
 
 def write_report(out: Path, title: str, intro: Sequence[str], summary: Sequence[Mapping[str, Any]],
                  columns: Sequence[str], figures: Sequence[str], *, rope: float, baselines: Sequence[str],
-                 transductive: bool | None = None, extra: Sequence[str] = ()) -> str:
+                 transductive: bool | None = None, extra: Sequence[str] = (), test_noise: bool = True) -> str:
     """``report.md``: the setting, the protocol, the verdict rule, the table, the figures."""
     cols = [c for c in columns if any(r.get(c) is not None for r in summary)]
     lines = [f"# {title}", "", *intro, ""]
     protocol = _fmt_protocol(transductive)
     if protocol:
         lines += [protocol, ""]
-    lines += [describe_rule(rope=rope, baselines=baselines), "", markdown_table(summary, cols), ""]
+    lines += [describe_rule(rope=rope, baselines=baselines, test_noise=test_noise), "", markdown_table(summary, cols), ""]
     rows = [r for r in summary if r.get("verdict") not in (None, "baseline")]
     if rows:
         counts = {v: sum(r["verdict"] == v for r in rows) for v in dict.fromkeys(r["verdict"] for r in rows)}

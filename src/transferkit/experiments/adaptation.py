@@ -21,7 +21,14 @@ import numpy as np
 from ..data._base import Domain, TransferData
 from ..data._kinds import load_data
 from ..exceptions import ConfigError, DataError
-from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
+from ._common import (
+    build_backbone,
+    check_logger_installed,
+    make_logger,
+    method_errors,
+    threads,
+    trainer_key,
+)
 from ._config import AdaptConfig, MethodSpec
 from ._executor import (
     PeakMemory,
@@ -42,6 +49,7 @@ from ._shallow import (
     base_name,
     fit_shallow,
     is_shallow_baseline,
+    needs_target_labels,
     shallow_baseline_names,
     shallow_family,
     weights_figure,
@@ -217,10 +225,16 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     if deep and not any(m.name == "source_only" for m in methods):
         methods.insert(0, MethodSpec(name="source_only"))
     for m in methods:  # unknown names and bad parameters fail before any training
-        if shallow_family(m.name):
-            validate_shallow(m.name, m.params)
-        else:
-            transferkit.get_method("adaptation", m.name)
+        with method_errors(m.display):
+            if shallow_family(m.name):
+                validate_shallow(m.name, m.params)
+            else:
+                transferkit.get_method("adaptation", m.name)
+    supervised = [m.name for m in methods if needs_target_labels(m.name)]
+    if supervised:
+        raise ConfigError(f"method(s) {', '.join(map(repr, supervised))} need labelled target samples, and "
+                          "adapt's target is unlabelled; run them with 'transferkit compare' (a few labelled "
+                          "target samples per class)")
     methods += [MethodSpec(name=b) for b in shallow_baseline_names(methods, with_target=False)]
     for s in cfg.scorers:
         transferkit.get_method("scorer", s)
@@ -236,7 +250,8 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
         probe = build_backbone(cfg.backbone, source.input_shape, num_classes)
         for m in methods:  # bad parameters fail before any training
             if m in deep:
-                build_method(m.name, probe.feature_dim, num_classes, **m.params)
+                with method_errors(m.display):
+                    build_method(m.name, probe.feature_dim, num_classes, **m.params)
         model_params = sum(p.numel() for p in probe.parameters())
     seeds = cfg.trainer.seed_list()
     executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)
@@ -247,7 +262,8 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     ctx = _Context(cfg, source, source_val, data.target, data.target_test, num_classes, str(out), seeds[0])
     with threads(cfg.trainer, model_params):
         runs = run_grid(method_seed_tasks(methods, seeds, base_key), _run_one, ctx, executor, out / "runs", resume)
-    baselines = [*BASELINES, *shallow_baseline_names(methods, with_target=False)]
+    ran = {m.name for m in methods}  # only the baselines that ran: no deep source_only without deep methods
+    baselines = [b for b in (*BASELINES, *shallow_baseline_names(methods, with_target=False)) if b in ran]
     summary = summarize(runs, metric="target_accuracy", baselines=baselines, rope=cfg.trainer.rope,
                         runs_dir=out / "runs", pairs=_pairs(methods))
     for row in summary:  # the other metrics' means, for the table
@@ -270,10 +286,11 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
                                    "columns": ["method", "target_accuracy_mean", "ci95_low", "ci95_high", "vs",
                                                "gain", "verdict", "effective_sample_size"]})
     if is_main_process():
-        intro = [f"Domain adaptation `{cfg.data.kind}`: {data.source.name} → {data.target.name}; backbone "
-                 f"`{cfg.backbone.name}`; seeds {seeds}.",
-                 f"{len(source)} labelled source samples for training ({len(source_val)} held out for the "
-                 f"IWCV/DEV scores), {len(data.target)} unlabelled target samples, {len(data.target_test)} "
+        held = "for the IWCV/DEV scores" if deep else "by data.source_val_fraction; no method here uses them"
+        intro = [f"Domain adaptation `{cfg.data.kind}`: {data.source.name} → {data.target.name}; "
+                 + (f"backbone `{cfg.backbone.name}`; " if deep else "") + f"seeds {seeds}.",
+                 f"{len(source)} labelled source samples for training ({len(source_val)} held out {held}), "
+                 f"{len(data.target)} unlabelled target samples, {len(data.target_test)} "
                  "target test samples; target labels used for evaluation only."]
         cols = ["method", "target_accuracy_mean", "ci95_low", "ci95_high", "vs", "gain", "verdict", *_EXTRA_METRICS,
                 "effective_sample_size", *(f"score_{s}" for s in cfg.scorers)]

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..data._kinds import load_data
 from ..exceptions import ConfigError
+from ._common import check_params, method_errors
 from ._config import ClusterConfig, MethodSpec
 from ._executor import (
     PeakMemory,
@@ -222,11 +223,21 @@ def run_cluster(cfg: ClusterConfig, output_dir: str | Path | None = None, resume
     if not any(m.name == "itcc" for m in methods):
         methods.insert(0, MethodSpec(name="itcc"))
     for m in methods:  # unknown names and bad parameters fail before anything runs
-        transferkit.create("clustering", m.name, **m.params)
+        with method_errors(m.display):
+            check_params(transferkit.create("clustering", m.name, **m.params))
     data = load_data(cfg.data, "cluster")
     k = len(np.unique(data.y))
     if k > data.X.shape[0]:
         raise ConfigError(f"the target has {data.X.shape[0]} samples, fewer than its {k} classes")
+    d = data.X.shape[1]
+    too_many = [(m.display, kf) for m in methods
+                if (kf := getattr(transferkit.create("clustering", m.name, **m.params), "n_feature_clusters", d)) > d]
+    if too_many:  # found by the fit only, after other runs; itcc (always added) needs listing to change it
+        raise ConfigError(
+            f"the data has {d} features, fewer than the feature clusters of "
+            + ", ".join(f"'{n}' (n_feature_clusters={kf})" for n, kf in too_many)
+            + f"; list each with fewer, e.g. \"methods=[{{name: itcc, params: {{n_feature_clusters: {d}}}}}, "
+            f"{{name: stc, params: {{n_feature_clusters: {d}}}}}]\"")
     seeds = cfg.trainer.seed_list()
     executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)
     prepare_output_dir(out, resume, overwrite)

@@ -33,6 +33,7 @@ from ._common import (
     build_backbone,
     check_logger_installed,
     make_logger,
+    method_errors,
     resolve_pretrained,
     threads,
     trainer_key,
@@ -111,7 +112,8 @@ def _same_classes(data: TransferData) -> bool:
         return False
     if s.class_names is not None and t.class_names is not None:
         return list(s.class_names) == list(t.class_names)
-    return data.source_num_classes == data.num_classes
+    # unnamed class ids: the same count is not enough (ids 0-2 in the source, 5-7 in the target)
+    return data.source_num_classes == data.num_classes and set(np.unique(s.y).tolist()) == set(np.unique(t.y).tolist())
 
 
 def _data_key(cfg: CompareConfig) -> dict:
@@ -356,10 +358,11 @@ def run_compare(
     if not any(m.name == "scratch" for m in methods):
         methods.insert(0, MethodSpec(name="scratch"))
     for m in methods:  # unknown names and bad parameters fail before any training
-        if shallow_family(m.name):
-            validate_shallow(m.name, m.params)
-        else:
-            create("finetune", m.name, **m.params)
+        with method_errors(m.display):
+            if shallow_family(m.name):
+                validate_shallow(m.name, m.params)
+            else:
+                create("finetune", m.name, **m.params)
     data = load_data(cfg.data, "compare")
     hetero = _heterogeneous(data)
     if hetero:  # only heterogeneous methods; no network, no source-only learner can read both
@@ -368,7 +371,12 @@ def run_compare(
     shallow_bases = shallow_baseline_names(methods, with_target=True, with_source=not hetero)
     methods += [MethodSpec(name=b) for b in shallow_bases]
     same = _same_classes(data)
-    reuse_head = same if cfg.pretrain.reuse_head is None else cfg.pretrain.reuse_head
+    # pretrain.epochs: 0 without a checkpoint trains no source model, so there is no source head
+    source_model = data.source is not None and not (cfg.pretrain.epochs == 0 and cfg.pretrain.checkpoint is None)
+    reuse_head = same and source_model if cfg.pretrain.reuse_head is None else cfg.pretrain.reuse_head
+    if reuse_head and not source_model:
+        raise ConfigError("pretrain.reuse_head needs a source model, and pretrain.epochs is 0 with no "
+                          "pretrain.checkpoint (or the data has no source)")
     if reuse_head and not same:
         raise ConfigError(
             f"pretrain.reuse_head needs the same classes in source and target; the source has "
@@ -473,7 +481,7 @@ def run_compare(
 def _heterogeneous(data: TransferData) -> dict | None:
     """The two shapes when source and target have different features, else None."""
     s, t, test = data.source, data.target, data.target_test
-    if s is None or s.X.shape[1:] == t.X.shape[1:]:
+    if s is None or s.is_text or t.is_text or s.input_shape == t.input_shape:  # sentences have no width
         return None
     n_t = len(t) + (0 if data.transductive or test is t else len(test))  # before the test split
     return {"X_source": list(s.X.shape), "X_target": [n_t, *t.X.shape[1:]]}
@@ -502,13 +510,15 @@ def _report(out: Path, cfg: CompareConfig, summary: list[dict], info: dict, figu
            f"{info['sequential_plan']['level_per_look']:.4f}"
            + ("; stopped by trainer.time_budget_s" if info.get("stopped_by_time_budget") else "") + ")"
            if info.get("sequential_plan") else "") + ".",
-        f"Source: {info.get('source') or 'none (pretrained backbone only)'}"
+        "Source: " + (info.get("source") or ("none (pretrained backbone only)" if info.get("pretrained_backbone")
+                                            else "none: no source model, the pretrained strategies start "
+                                                 "from random weights"))
         + (f", source train accuracy {info['source_train_accuracy']:.3f}" if info.get("source_train_accuracy") is not None else "")
         + ".",
     ]
     if not info.get("heterogeneous"):
-        intro.append("Pretrained strategies start from the "
-                     + ("**source head** (source and target share their classes)" if info.get("reuse_head")
+        intro.append("Pretrained strategies start from "
+                     + ("the **source head** (source and target share their classes)" if info.get("reuse_head")
                         else "a **new head**") + "; the `head` column says which each strategy used.")
     if info.get("warning"):
         intro.append(f"**Warning**: {info['warning']}.")

@@ -15,6 +15,7 @@ main task and on Δm.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import pathlib
 import time
@@ -26,8 +27,15 @@ import numpy as np
 
 from .._registry import register
 from ..data._kinds import load_data
-from ..exceptions import ConfigError, TransferkitError, UnknownNameError, suggest
-from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
+from ..exceptions import ConfigError, DataError, TransferkitError, UnknownNameError, suggest
+from ._common import (
+    build_backbone,
+    check_logger_installed,
+    make_logger,
+    method_errors,
+    threads,
+    trainer_key,
+)
 from ._config import MethodSpec, MultitaskConfig
 from ._executor import (
     PeakMemory,
@@ -42,6 +50,7 @@ from ._results import (
     is_main_process,
     markdown_table,
     prepare_output_dir,
+    save_figure,
     write_results,
 )
 from ._summary import describe_rule, summarize
@@ -120,9 +129,7 @@ def _figures(out: pathlib.Path, curves: dict[str, list[list[float]]], runs: list
         axes[0][0].set_ylabel("task weight")
         axes[0][-1].legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "weight_curves.png", dpi=110)
-        plt.close(fig)
-        files.append("weight_curves.png")
+        files.append(save_figure(fig, out, "weight_curves.png", dpi=110))
     main = [t for t in tasks if not t.auxiliary]
     if len(main) == 2:
         k0, k1 = (f"{t.name}/{t.main_metric}" for t in main)
@@ -144,9 +151,7 @@ def _figures(out: pathlib.Path, curves: dict[str, list[list[float]]], runs: list
         ax.set_ylabel(k1)
         ax.legend(fontsize=7)
         fig.tight_layout()
-        fig.savefig(out / "pareto.png", dpi=110)
-        plt.close(fig)
-        files.append("pareto.png")
+        files.append(save_figure(fig, out, "pareto.png", dpi=110))
     return files
 
 
@@ -168,9 +173,18 @@ def _build(ctx: _Context, task_list):
     cfg = ctx.cfg
     shape = tuple(ctx.train.X.shape[1:])
     backbone = build_backbone(cfg.backbone, shape, 0)
+    params = dict(cfg.architecture.params)
+    # what the data determines (MMoE's gate input size, a progressive net's adapter shapes)
+    required = {name for name, p in inspect.signature(
+        transferkit.get_method("mtl_architecture", cfg.architecture.name).factory).parameters.items()
+        if p.default is inspect.Parameter.empty}
+    if "input_dim" in required:
+        params.setdefault("input_dim", int(np.prod(shape)))
+    if "input_shape" in required:
+        params.setdefault("input_shape", shape)
     try:
         return transferkit.create("mtl_architecture", cfg.architecture.name, backbone=backbone,
-                                  tasks=task_list, **cfg.architecture.params)
+                                  tasks=task_list, **params)
     except (TransferkitError, ImportError):
         raise
     except Exception as err:
@@ -274,12 +288,32 @@ def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, re
         if a not in train.task_names:
             raise ConfigError(f"data.auxiliary: task '{a}' is not a task of the data: {train.task_names}")
     tasks = tasks_from_data(train, cfg.data.auxiliary)
+    if len(tasks) < 2:  # every method would equal single_task: a report of zeros
+        raise DataError(f"multitask needs at least two tasks; the data has one ({tasks[0].name}): give Y one "
+                        "label column per task, [N, tasks]")
     seeds = cfg.trainer.seed_list()
     ctx = _Context(cfg, train, test, tasks, str(out), seeds[0])
     for m in methods:  # bad parameters fail before anything trains
         if m.name != "single_task":
-            _balancer(m.name, m.params, tasks)
-    model_params = sum(p.numel() for p in _build(ctx, tasks).parameters())
+            with method_errors(m.display):
+                _balancer(m.name, m.params, tasks)
+    probe = _build(ctx, tasks)
+    model_params = sum(p.numel() for p in probe.parameters())
+    if not any(p.requires_grad for p in probe.shared_parameters()):  # e.g. progressive: a column per task
+        losses_only = [w for w in WEIGHTINGS if w != "gradnorm"]  # GradNorm reads a shared layer's gradients
+        needs_shared = [m.display for m in methods if m.name != "single_task" and m.name not in losses_only]
+        if needs_shared:
+            raise ConfigError(f"architecture '{cfg.architecture.name}' shares no parameters between tasks, and "
+                              f"method(s) {', '.join(map(repr, needs_shared))} work on the tasks' gradients on "
+                              f"shared parameters; use a loss weighting ({', '.join(losses_only)}) or a sharing "
+                              "architecture")
+    from ..multitask._arch_base import MultiTaskModel
+
+    if type(probe).forward_with_representation is MultiTaskModel.forward_with_representation:
+        on_rep = [m.display for m in methods if AGGREGATOR_METHODS.get(m.name, ("", False))[1]]
+        if on_rep:
+            raise ConfigError(f"method(s) {', '.join(map(repr, on_rep))} need one representation shared by every "
+                              f"task (architecture hard_sharing); architecture '{cfg.architecture.name}' has none")
     executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)
     prepare_output_dir(out, resume, overwrite)
     start = time.perf_counter()
@@ -367,9 +401,7 @@ def _affinity_figure(out: Path, tag: dict) -> str:
     ax.set_title("TAG look-ahead affinity Z[i -> j]")
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
-    fig.savefig(out / "task_affinity.png", dpi=110)
-    plt.close(fig)
-    return "task_affinity.png"
+    return save_figure(fig, out, "task_affinity.png", dpi=110)
 
 
 def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: float, tag: dict | None = None) -> str:
@@ -383,8 +415,9 @@ def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: flo
         "Each row compares a method with the single-task baseline (one network per task) seed by seed, in the "
         "task's own metric and units (accuracy as a fraction, MSE in squared label units). Δm% (Maninis et al. "
         "2019) averages the relative change over the main tasks, signed so that positive is better; its "
-        "region of practical equivalence is ±1%. Auxiliary tasks are reported but left out of Δm.", "",
-        describe_rule(rope=rope, baselines=BASELINES), "",
+        f"region of practical equivalence is ±1%, an accuracy's is ±{rope:g} and an MSE has none (0). "
+        "Auxiliary tasks are reported but left out of Δm.", "",
+        describe_rule(rope=rope, baselines=BASELINES, test_noise=False), "",
         markdown_table(res["summary"], ["task", "metric", "method", "mean", "std", "ci95_low", "ci95_high",
                                         "gain_vs_single_task", "verdict_vs_single_task", "train_seconds"]), "",
     ]
@@ -401,7 +434,7 @@ def _report(out: Path, res: dict, tasks, figs: list[str], train, test, rope: flo
             lines.append(f"- best {k} group(s): " + "; ".join("{" + ", ".join(grp) + "}" for grp in g["groups"])
                          + f" (score {g['score']:.4f}{'' if g['exact'] else ', approximate'})")
         lines.append("")
-    lines += [f"![{f}]({f})" for f in figs]
+    lines += [f"![{Path(f).stem}]({f})" for f in figs]
     text = "\n".join(lines) + "\n"
     (out / "report.md").write_text(text)
     return text

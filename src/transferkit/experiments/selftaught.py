@@ -124,6 +124,11 @@ def _check_methods(methods: list[MethodSpec], cfg: SelftaughtConfig, data: Any) 
             if ph > h or pw > w:
                 raise ConfigError(f"method '{m.display}': patch_size {tuple(sc.patch_size)} exceeds the target's "
                                   f"{h}x{w} images")
+            rows, cols = (h - ph) // int(sc.stride) + 1, (w - pw) // int(sc.stride) + 1
+            if rows < sc.pool_grid[0] or cols < sc.pool_grid[1]:  # found only after raw and pca had run
+                raise ConfigError(f"method '{m.display}': patch_size {tuple(sc.patch_size)} with stride {sc.stride} "
+                                  f"gives a {rows}x{cols} grid of patches on the target's {h}x{w} images, smaller "
+                                  f"than pool_grid {tuple(sc.pool_grid)}; use a smaller patch_size or pool_grid")
         if m.name in DEEP_METHODS:
             _objective(m.name, params, build_backbone(cfg.backbone, data.target.input_shape, pretrained=False),
                        data.target.input_shape)

@@ -104,12 +104,19 @@ def run_taxonomy(
         affinities, cfg.budget_list(), tasks=cfg.tasks, targets=cfg.targets, costs=cfg.costs,
         importances=cfg.importances, max_order=cfg.max_order,
     )
-    all_tasks = sorted({n for (s, t) in affinities for n in (*s, t)} | set(cfg.tasks or []))
+    from ..transferability import parse_transfer_key
+
+    # keys are (sources, target) from a file, "src__tgt" strings inline
+    pairs = [parse_transfer_key(k) for k in affinities]
+    all_tasks = sorted({n for (s, t) in pairs for n in (*s, t)} | set(cfg.tasks or []))
     targets = list(solutions[0].transfers)
     seconds = time.perf_counter() - start
     prepare_output_dir(out, resume, overwrite)
+    def count(x: float) -> float | int:  # budgets and costs in whole tasks print as 1, not 1.000
+        return int(x) if float(x).is_integer() else x
+
     summary = [{
-        "budget": s.budget, "cost": s.cost, "objective": s.objective,
+        "budget": count(s.budget), "cost": count(s.cost), "objective": s.objective,
         "mean_affinity": s.objective / len(targets) if targets else None,
         "supervised": ", ".join(s.supervised),
         "n_supervised": len(s.supervised),

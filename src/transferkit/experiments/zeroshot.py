@@ -21,6 +21,7 @@ import numpy as np
 
 from ..data._kinds import load_data
 from ..exceptions import ConfigError
+from ._common import check_params, method_errors
 from ._config import MethodSpec, ZeroshotConfig
 from ._executor import (
     PeakMemory,
@@ -144,7 +145,8 @@ def run_zeroshot(cfg: ZeroshotConfig, output_dir: str | Path | None = None, resu
     if not any(m.name == "attribute_prior" for m in methods):
         methods.insert(0, MethodSpec(name="attribute_prior"))
     for m in methods:  # unknown names and bad parameters fail before anything runs
-        transferkit.create("zeroshot", m.name, **m.params)
+        with method_errors(m.display):
+            check_params(transferkit.create("zeroshot", m.name, **m.params))
     data = load_data(cfg.data, "zeroshot")
     seeds = cfg.trainer.seed_list()
     executor = make_executor(cfg.trainer, cfg.trainer.workers or 1)
@@ -181,5 +183,6 @@ def run_zeroshot(cfg: ZeroshotConfig, output_dir: str | Path | None = None, resu
                  "on the validation split only. Verdicts use `" + metric + "` against the input-blind attribute prior "
                  "(seed-level: the test-set noise of class-averaged metrics is not modelled)."]
         results["report"] = write_report(out, "transferkit zeroshot", intro, summary, cols, figures,
-                                         rope=cfg.trainer.rope, baselines=BASELINES, transductive=False)
+                                         rope=cfg.trainer.rope, baselines=BASELINES, transductive=False,
+                                         test_noise=False)
     return results

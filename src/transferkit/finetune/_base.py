@@ -35,6 +35,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from ..backbones._base import Backbone, eval_frozen_modules
+from ..exceptions import ConfigError
 
 __all__ = ["FineTuneStrategy", "TrainingDefaults", "freeze", "set_frozen_eval"]
 
@@ -98,9 +99,9 @@ class FineTuneStrategy:
     @staticmethod
     def _check_prepare(backbone: Backbone, num_classes: int, reuse_head: bool) -> None:
         if num_classes <= 0:
-            raise ValueError(f"num_classes must be > 0, got {num_classes}")
+            raise ConfigError(f"num_classes must be > 0, got {num_classes}")
         if reuse_head and backbone.num_outputs != num_classes:
-            raise ValueError(
+            raise ConfigError(
                 f"reuse_head needs a source head with {num_classes} outputs, "
                 f"the backbone's head has {backbone.num_outputs}"
             )
@@ -164,7 +165,7 @@ def check_state_keys(strategy: FineTuneStrategy, state: dict[str, Any]) -> None:
             "; prepare the strategy on the same backbone before loading its state"
             if not expected else ""
         )
-        raise ValueError(
+        raise ConfigError(
             f"{type(strategy).__name__} state does not match: missing keys {missing}, "
             f"unexpected keys {unexpected}{hint}"
         )
@@ -172,5 +173,5 @@ def check_state_keys(strategy: FineTuneStrategy, state: dict[str, Any]) -> None:
 
 def check_lr_scale(value: float, key: str = "backbone_lr_scale") -> float:
     if not value > 0:
-        raise ValueError(f"{key} must be > 0, got {value}")
+        raise ConfigError(f"{key} must be > 0, got {value}")
     return float(value)

@@ -23,7 +23,7 @@ __all__ = ["L2SP", "LearningWithoutForgetting", "BSS"]
 def _check_nonneg(**values: float) -> None:
     for key, value in values.items():
         if not value >= 0:
-            raise ValueError(f"{key} must be >= 0, got {value}")
+            raise ConfigError(f"{key} must be >= 0, got {value}")
 
 
 @register("finetune", "l2_sp")
@@ -56,7 +56,7 @@ class L2SP(FineTuneStrategy):
             return
         start = state["start"]
         if set(start) != set(self._start):
-            raise ValueError(
+            raise ConfigError(
                 f"L2SP state names other parameters than the prepared model: missing "
                 f"{sorted(set(self._start) - set(start))[:5]}, unexpected {sorted(set(start) - set(self._start))[:5]}"
             )
@@ -143,9 +143,9 @@ class LearningWithoutForgetting(FineTuneStrategy):
     ):
         _check_nonneg(lam=lam)
         if not temperature > 0:
-            raise ValueError(f"temperature must be > 0, got {temperature}")
+            raise ConfigError(f"temperature must be > 0, got {temperature}")
         if not isinstance(t_squared, bool):
-            raise ValueError(f"t_squared must be True or False, got {t_squared!r}")
+            raise ConfigError(f"t_squared must be True or False, got {t_squared!r}")
         self.lam, self.temperature = float(lam), float(temperature)
         self.backbone_lr_scale = check_lr_scale(backbone_lr_scale)
         self.t_squared = t_squared
@@ -234,7 +234,7 @@ class BSS(FineTuneStrategy):
     def __init__(self, eta: float = 0.001, k: int = 1, backbone_lr_scale: float = 0.1):
         _check_nonneg(eta=eta)
         if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+            raise ConfigError(f"k must be >= 1, got {k}")
         self.eta, self.k = float(eta), int(k)
         self.backbone_lr_scale = check_lr_scale(backbone_lr_scale)
 

@@ -6,6 +6,7 @@ import fnmatch
 from collections.abc import Sequence
 
 from .._registry import register
+from ..exceptions import ConfigError
 from ._base import FineTuneStrategy, check_lr_scale, freeze
 
 __all__ = ["LayerTransfer"]
@@ -38,9 +39,9 @@ class LayerTransfer(FineTuneStrategy):
         backbone_lr_scale: float = 1.0,
     ):
         if which not in ("first", "last"):
-            raise ValueError(f"which must be 'first' or 'last', got '{which}'")
+            raise ConfigError(f"which must be 'first' or 'last', got '{which}'")
         if patterns is None and k < 0:
-            raise ValueError(f"k must be >= 0, got {k}")
+            raise ConfigError(f"k must be >= 0, got {k}")
         self.k = int(k)
         self.which = which
         self.patterns = list(patterns) if patterns is not None else None
@@ -55,13 +56,13 @@ class LayerTransfer(FineTuneStrategy):
                     matched += 1
             if matched == 0:
                 names = [n for n, _ in model.named_parameters()][:8]
-                raise ValueError(
+                raise ConfigError(
                     f"no parameter name matches patterns {self.patterns}; names look like {names}"
                 )
             return
         groups = model.layer_groups()
         if self.k > len(groups):
-            raise ValueError(
+            raise ConfigError(
                 f"k={self.k} exceeds the backbone's {len(groups)} layer groups"
             )
         chosen = groups[: self.k] if self.which == "first" else groups[len(groups) - self.k :]

@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from .._registry import register
 from .._utils import require
 from ..backbones._base import Backbone
+from ..exceptions import ConfigError
 from . import _lora_rnn
 from ._base import FineTuneStrategy, check_lr_scale
 
@@ -87,24 +88,24 @@ class LoRA(FineTuneStrategy):
         backbone_lr_scale: float = 1.0,
     ):
         if isinstance(r, bool) or not isinstance(r, int) or r <= 0:
-            raise ValueError(f"r must be an integer > 0, got {r!r}")
+            raise ConfigError(f"r must be an integer > 0, got {r!r}")
         if not alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {alpha}")
+            raise ConfigError(f"alpha must be > 0, got {alpha}")
         if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
         if isinstance(target_modules, str):
             if target_modules != "auto":
                 try:
                     re.compile(target_modules)
                 except re.error as err:
-                    raise ValueError(
+                    raise ConfigError(
                         f"target_modules must be 'auto', a list of names or a valid regular "
                         f"expression, got {target_modules!r} ({err})"
                     ) from None
         else:
             target_modules = [str(t) for t in target_modules]
             if not target_modules:
-                raise ValueError("target_modules must not be empty; use 'auto' for all layers")
+                raise ConfigError("target_modules must not be empty; use 'auto' for all layers")
         self.r = int(r)
         self.alpha = float(alpha)
         self.dropout = float(dropout)
@@ -128,7 +129,7 @@ class LoRA(FineTuneStrategy):
             ]
         if not chosen:
             sample = ", ".join(candidates[:6]) + (", ..." if len(candidates) > 6 else "")
-            raise ValueError(
+            raise ConfigError(
                 f"target_modules={self.target_modules!r} matches no Linear/Conv/recurrent layer of the "
                 f"encoder; candidates: {sample or 'none'}"
             )
@@ -161,7 +162,7 @@ class LoRA(FineTuneStrategy):
     def _check_prepare(self, backbone: Backbone, num_classes: int, reuse_head: bool) -> None:
         # refused before prepare resets the head or unfreezes anything: the model stays as it was
         if getattr(backbone, "peft_config", None) or _lora_rnn.has_recurrent_lora(backbone):
-            raise ValueError("this model already carries LoRA adapters; prepare a fresh backbone")
+            raise ConfigError("this model already carries LoRA adapters; prepare a fresh backbone")
         super()._check_prepare(backbone, num_classes, reuse_head)
 
     def _configure(self, model: Backbone) -> None:
@@ -201,7 +202,7 @@ class LoRA(FineTuneStrategy):
             result = peft.set_peft_model_state_dict(model, rest, adapter_name=_ADAPTER)
             unexpected += list(getattr(result, "unexpected_keys", []) or [])
         if unexpected:
-            raise ValueError(
+            raise ConfigError(
                 f"adapter state does not fit this model: {len(unexpected)} unexpected keys "
                 f"(e.g. {', '.join(unexpected[:3])})"
             )

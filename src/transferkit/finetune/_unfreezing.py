@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from .._registry import register
+from ..exceptions import ConfigError
 from ._base import FineTuneStrategy, freeze, set_frozen_eval
 
 __all__ = ["UnfreezeSchedule", "GradualUnfreezing", "DiscriminativeLR", "layerwise_param_groups"]
@@ -60,9 +61,9 @@ class GradualUnfreezing(FineTuneStrategy):
 
     def __init__(self, every: int = 1, decay: float = 1 / 2.6):
         if every < 1:
-            raise ValueError(f"every must be >= 1, got {every}")
+            raise ConfigError(f"every must be >= 1, got {every}")
         if not 0 < decay <= 1:
-            raise ValueError(f"decay must be in (0, 1], got {decay}")
+            raise ConfigError(f"decay must be in (0, 1], got {decay}")
         self.every, self.decay = int(every), float(decay)
         self.schedule: UnfreezeSchedule | None = None
 
@@ -91,7 +92,7 @@ class DiscriminativeLR(FineTuneStrategy):
 
     def __init__(self, decay: float = 1 / 2.6):
         if not 0 < decay <= 1:
-            raise ValueError(f"decay must be in (0, 1], got {decay}")
+            raise ConfigError(f"decay must be in (0, 1], got {decay}")
         self.decay = float(decay)
 
     def param_groups(self, model, lr):

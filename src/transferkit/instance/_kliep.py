@@ -137,12 +137,15 @@ class KLIEP(DomainEstimator, BaseEstimator):
             check_positive("gamma", g)
         return gammas
 
-    def fit(self, X: Any, y: Any = None, sample_domain: Any = None) -> KLIEP:
-        from sklearn.metrics.pairwise import euclidean_distances
-
+    def _check_params(self) -> None:
         check_positive("n_centers", self.n_centers)
         check_positive("tol", self.tol)
         check_positive("max_iter", self.max_iter)
+
+    def fit(self, X: Any, y: Any = None, sample_domain: Any = None) -> KLIEP:
+        from sklearn.metrics.pairwise import euclidean_distances
+
+        self._check_params()
         d = split_domains(X, y, sample_domain, "KLIEP",
                           need_source_labels=self.estimator is not None)
         self.n_features_in_ = d.X.shape[1]

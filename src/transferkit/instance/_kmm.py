@@ -230,13 +230,16 @@ class KMM(DomainEstimator, BaseEstimator):
         self.n_components = n_components
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any = None, sample_domain: Any = None) -> KMM:
+    def _check_params(self) -> None:
         check_positive("B", self.B)
         check_positive("tol", self.tol)
         check_positive("max_iter", self.max_iter)
         check_positive("n_components", self.n_components)
         if self.eps is not None and not 0 <= self.eps <= 1:
             raise ConfigError(f"eps must be in [0, 1], got {self.eps}")
+
+    def fit(self, X: Any, y: Any = None, sample_domain: Any = None) -> KMM:
+        self._check_params()
         d = split_domains(X, y, sample_domain, "KMM", need_source_labels=self.estimator is not None)
         self.n_features_in_ = d.X.shape[1]
         Xs, Xt = d.Xs, d.Xt

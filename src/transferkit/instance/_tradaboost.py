@@ -33,6 +33,7 @@ class _TransferBoost(BaseEstimator):
     """Shared loop: source weights shrink by ``beta^err``, target weights grow by ``beta_t^-err``."""
 
     _name = ""
+    _need_target_labels = True  # the runners refuse it where no target row has a label
 
     def _check_params(self) -> None:
         if not (isinstance(self.n_estimators, int) and self.n_estimators >= 2):
@@ -41,7 +42,7 @@ class _TransferBoost(BaseEstimator):
     def _setup(self, X: Any, y: Any, sample_domain: Any,
                regression: bool = False) -> tuple[Any, np.ndarray, int, int]:
         self._check_params()
-        d = split_domains(X, y, sample_domain, self._name, need_target_labels=True,
+        d = split_domains(X, y, sample_domain, self._name, need_target_labels=self._need_target_labels,
                           regression=regression)
         self.n_features_in_ = d.X.shape[1]
         # source rows first, then the labelled target rows

@@ -190,6 +190,7 @@ def _is_fitted(est: Any) -> bool:
 
 class _TreeTransferBase(LabelledScore, ClassifierMixin, BaseEstimator):
     _name = ""
+    _need_target_labels = True  # the runners refuse it where no target row has a label
     _kind: Any = None
 
     def _check_params(self) -> None:
@@ -203,7 +204,7 @@ class _TreeTransferBase(LabelledScore, ClassifierMixin, BaseEstimator):
 
     def _prepare(self, X: Any, y: Any, sample_domain: Any) -> tuple[Any, np.ndarray, np.ndarray]:
         self._check_params()
-        d = split_domains(X, y, sample_domain, self._name, need_target_labels=True,
+        d = split_domains(X, y, sample_domain, self._name, need_target_labels=self._need_target_labels,
                           allow_sparse=False)
         self.n_features_in_ = d.X.shape[1]
         base = self._default() if self.estimator is None else self.estimator
