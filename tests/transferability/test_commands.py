@@ -246,7 +246,7 @@ def test_rank_refuses_bad_input_with_exit_2(arrays, tmp_path, capsys):
         ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [mlp], "scores": ["logmee"]},
          "unknown transferability score 'logmee'. Did you mean 'logme'"),
         ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [mlp], "scores": ["leep"]},
-         "leep need a candidate with a source head"),
+         "leep needs a candidate with a source head"),
         ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [mlp, mlp]},
          "candidate 'mlp' is listed twice"),
         ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [{**mlp, "checkpoint": "/no/such.pt"}]},
@@ -254,6 +254,9 @@ def test_rank_refuses_bad_input_with_exit_2(arrays, tmp_path, capsys):
         ({"data": {"kind": "multimnist"}, "candidates": [mlp]}, "cannot serve 'transferkit rank'"),
         ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [mlp],
           "validate": {"labels_per_class": 50}}, "validate.labels_per_class=50"),
+        # a bad score parameter is the score's, not the candidate's (it read "candidate 'mlp': pca_dim ...")
+        ({"data": {"kind": "arrays", "path": str(arrays)}, "candidates": [mlp], "scores": ["gbc"],
+          "score_params": {"gbc": {"pca_dim": -1}}}, "score_params.gbc {'pca_dim': -1}, scoring candidate 'mlp'"),
     ]
     for i, (cfg, message) in enumerate(cases):
         sub = tmp_path / f"case{i}"

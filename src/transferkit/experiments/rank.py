@@ -168,7 +168,8 @@ def _score_names(cfg: RankConfig, with_head: list[bool]) -> list[str]:
     needs_head = [n for n in cfg.scores if n in SOURCE_OUTPUT_SCORES]
     if needs_head and not any(with_head):
         raise ConfigError(
-            f"scores: {', '.join(needs_head)} need a candidate with a source head (its softmax outputs over "
+            f"scores: {', '.join(needs_head)} {'needs' if len(needs_head) == 1 else 'need'} a candidate with a "
+            "source head (its softmax outputs over "
             "the source classes); no candidate has one: give a checkpoint saved with its head (a compare run's "
             "pretrained.pt) or a pretrained model whose head ships with it"
         )
@@ -227,13 +228,16 @@ def _score_candidates(cfg: RankConfig, data: TransferData, pool: Any) -> tuple[l
         label = cand.display
         usable = [n for n in names if n not in SOURCE_OUTPUT_SCORES or probs is not None]
         start = time.perf_counter()
-        try:
-            scores = transferability_scores(
-                y, features=feats, source_probs=probs, names=usable,
-                params={k: v for k, v in cfg.score_params.items() if k in usable},
-            )
-        except (TransferkitError, TypeError) as err:
-            raise _same_kind(err)(f"candidate '{label}' ({cand.name}): {err}") from None
+        scores = {}
+        for name in usable:  # one at a time, so that an error names the score and its parameters
+            kw = cfg.score_params.get(name, {})
+            try:
+                scores.update(transferability_scores(y, features=feats, source_probs=probs, names=[name],
+                                                     params={name: kw} if kw else None))
+            except (TransferkitError, TypeError) as err:
+                where = f"score_params.{name} {kw}" if kw else f"score '{name}'"
+                raise _same_kind(err)(f"{where}, scoring candidate '{label}' ({cand.name}, "
+                                      f"{feats.shape[1]}-d features): {err}") from None
         scores = {n: (float(scores[n]) if n in scores else None) for n in names}
         rows.append({
             "candidate": label, "backbone": cand.name, "checkpoint": cand.checkpoint,
