@@ -17,9 +17,9 @@ pytest.importorskip("torchvision")
 pytest.importorskip("timm")
 transformers = pytest.importorskip("transformers")
 
-from test_backbones_external import TEXTS, make_tiny_bert
+from test_backbones_external import TEXTS, make_tiny_bert  # noqa: E402 (after the importorskip above)
 
-from transferkit.finetune._lora import LoRA, lora_target_modules
+from transferkit.finetune._lora import LoRA, lora_target_modules  # noqa: E402
 
 
 @pytest.fixture(scope="module")
