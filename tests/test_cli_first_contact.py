@@ -398,3 +398,17 @@ def test_quiet_works_after_the_command_too():
     parser = build_parser()
     assert parser.parse_args(["compare", "-q"]).quiet and parser.parse_args(["-q", "methods"]).quiet
     assert not parser.parse_args(["datasets"]).quiet
+
+
+def test_resume_into_a_folder_without_a_run_says_it_starts_a_new_one(tmp_path, caplog):
+    # a mistyped --output with --resume started a fresh run without a word
+    from transferkit.experiments._results import prepare_output_dir
+
+    with caplog.at_level("WARNING"):
+        prepare_output_dir(tmp_path / "typo", resume=True, overwrite=False)
+    assert "holds no earlier run; starting a new one" in caplog.text
+    (tmp_path / "typo" / "results.json").write_text("{}")
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        prepare_output_dir(tmp_path / "typo", resume=True, overwrite=False)
+    assert "holds no earlier run" not in caplog.text

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import math
 import os
 import platform
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from ..exceptions import ConfigError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "SCHEMA_VERSION", "environment_info", "write_json", "write_results", "markdown_table",
@@ -164,6 +167,8 @@ def prepare_output_dir(output_dir: Path, resume: bool, overwrite: bool) -> Path:
 
     output_dir = Path(output_dir)
     existing = check_output_dir(output_dir, resume, overwrite)
+    if resume and not existing and is_main_process():  # a mistyped --output would start over silently
+        log.warning("--resume: '%s' holds no earlier run; starting a new one there", output_dir)
     if overwrite and is_main_process():
         for n in existing:
             p = output_dir / n
