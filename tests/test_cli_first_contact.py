@@ -412,3 +412,14 @@ def test_resume_into_a_folder_without_a_run_says_it_starts_a_new_one(tmp_path, c
     with caplog.at_level("WARNING"):
         prepare_output_dir(tmp_path / "typo", resume=True, overwrite=False)
     assert "holds no earlier run" not in caplog.text
+
+
+def test_a_wide_summary_is_not_cut_when_printed_to_a_pipe(capsys):
+    # at a fixed 160 columns rich cut the headers of a wide summary to "…" in a file or a pipe
+    from transferkit.cli import _print_summary
+
+    cols = [f"a_rather_long_column_name_{i}" for i in range(9)]
+    _print_summary({"command": "compare", "summary": [{c: 0.123456 for c in cols}], "columns": cols})
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert all(c in out for c in cols) and "0.123" in out

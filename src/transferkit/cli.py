@@ -24,6 +24,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from .exceptions import ConfigError, TransferkitError
 
@@ -43,12 +44,17 @@ RUNNERS = {
 }
 
 
-def _console():
-    """A console that does not squeeze tables when output goes to a file or a pipe."""
+def _print_table(table: Any) -> None:
+    """Print a rich table; to a file or a pipe at 160 columns, or wider when the table cannot be
+    narrower (rich would cut its headers and cells to "…" to fit)."""
     from rich.console import Console
+    from rich.measure import Measurement
 
     console = Console()
-    return console if console.is_terminal else Console(width=160)
+    if not console.is_terminal:
+        probe = Console(width=100_000)
+        console = Console(width=max(160, Measurement.get(probe, probe.options, table).minimum))
+    console.print(table)
 
 
 def _cells(*values: str) -> list[str]:
@@ -68,7 +74,7 @@ def _cmd_methods(args) -> int:
         table.add_column(col, overflow="fold")
     for m in list_methods(args.family):
         table.add_row(*_cells(m.family, m.name, m.description))
-    _console().print(table)
+    _print_table(table)
     return 0
 
 
@@ -84,7 +90,7 @@ def _cmd_datasets(args) -> int:
         table.add_column(col, overflow="fold")
     for k in data_kinds(args.setting):
         table.add_row(*_cells(k.name, ", ".join(sorted(k.settings)), ", ".join(sorted(k.keys)), k.description))
-    _console().print(table)
+    _print_table(table)
     print("settings: " + "; ".join(f"{s}: {d}" for s, d in SETTINGS.items()))
     return 0
 
@@ -108,7 +114,7 @@ def _print_summary(results: dict) -> None:
     style = {"positive transfer": "green", "negative transfer": "red", "practically equivalent": "yellow"}
     for r in rows:
         table.add_row(*_cells(*(cell(r.get(c)) for c in cols)), style=style.get(r.get("verdict")))
-    _console().print(table)
+    _print_table(table)
 
 
 def _quiet_hubs() -> None:
