@@ -423,3 +423,13 @@ def test_a_wide_summary_is_not_cut_when_printed_to_a_pipe(capsys):
     out = capsys.readouterr().out
     assert "…" not in out
     assert all(c in out for c in cols) and "0.123" in out
+
+
+def test_layers_takes_one_budget_and_says_so():
+    # 'data.labels_per_class=[5]' (compare's list form) read "Input should be a valid integer"
+    from transferkit.exceptions import ConfigError
+    from transferkit.experiments._config import parse_config
+
+    assert parse_config({"data": {"labels_per_class": [5]}}, "layers").data.labels_per_class == 5
+    with pytest.raises(ConfigError, match=r"layers runs one budget \(an integer\); got \[1, 5\]"):
+        parse_config({"data": {"labels_per_class": [1, 5]}}, "layers")

@@ -417,6 +417,14 @@ class LayersData(DataSpec):
     labels_per_class: PositiveInt = 10
     val_per_class: PositiveInt | None = None  # None: the same as labels_per_class
 
+    @field_validator("labels_per_class", mode="before")
+    @classmethod
+    def _one_budget(cls, v: Any) -> Any:
+        if isinstance(v, list | tuple):  # compare's key takes a list; layers runs one budget
+            if len(v) != 1:
+                raise ValueError(f"layers runs one budget (an integer); got {list(v)}: run it once per budget")
+            return v[0]
+        return v
 
 
 LAYER_VARIANTS = ("AnB", "AnB+", "BnB", "BnB+")
