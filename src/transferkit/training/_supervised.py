@@ -84,7 +84,7 @@ class FineTuneModule(L.LightningModule):
         loss = F.cross_entropy(logits, y)
         reg = self.strategy.regularizer(self.model, x, feats, logits)
         total = loss + reg
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y))
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=len(y), sync_dist=True)
         return total
 
     def configure_optimizers(self):
@@ -108,8 +108,8 @@ class FineTuneModule(L.LightningModule):
         stats = self.trainer.strategy.reduce(self._val_stats.to(self.device), reduce_op="sum").cpu()
         count = float(stats[2].clamp_min(1))
         acc, loss = float(stats[0]) / count, float(stats[1]) / count
-        self.log("val_acc", acc, prog_bar=True)
-        self.log("val_loss", loss)
+        self.log("val_acc", acc, prog_bar=True, sync_dist=True)  # already reduced: the same on every process
+        self.log("val_loss", loss, sync_dist=True)
         if self.trainer.sanity_checking:
             return
         if acc > self.best_val or (acc == self.best_val and loss < self.best_val_loss):

@@ -249,10 +249,10 @@ class AdaptationModule(L.LightningModule):
         row: dict[str, float] = {"epoch": float(self.current_epoch), "grl_coeff": self.schedule.value}
         if self._total:
             row["target_acc"] = self._correct / self._total
-            self.log("target_acc", row["target_acc"], prog_bar=False)
+            self.log("target_acc", row["target_acc"], prog_bar=False, sync_dist=True)
         if self._dacc_n:
             row["domain_acc"] = self._dacc_sum / self._dacc_n
-            self.log("domain_acc", row["domain_acc"], prog_bar=False)
+            self.log("domain_acc", row["domain_acc"], prog_bar=False, sync_dist=True)
         self.history.append(row)
 
     # optimiser ------------------------------------------------------------------------------

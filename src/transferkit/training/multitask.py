@@ -194,7 +194,7 @@ class MultiTaskModule(L.LightningModule):
         for t, v in zip(self.tasks, w_list):
             self.log(f"weight/{t.name}", v, on_step=True, on_epoch=False)
         for t, loss in zip(self.tasks, losses):
-            self.log(f"train_loss/{t.name}", loss.detach(), on_step=False, on_epoch=True)
+            self.log(f"train_loss/{t.name}", loss.detach(), on_step=False, on_epoch=True, sync_dist=True)
         return total.detach() if isinstance(total, Tensor) else torch.tensor(float(total))
 
     def on_train_epoch_end(self) -> None:
