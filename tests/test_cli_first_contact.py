@@ -433,3 +433,14 @@ def test_layers_takes_one_budget_and_says_so():
     assert parse_config({"data": {"labels_per_class": [5]}}, "layers").data.labels_per_class == 5
     with pytest.raises(ConfigError, match=r"layers runs one budget \(an integer\); got \[1, 5\]"):
         parse_config({"data": {"labels_per_class": [1, 5]}}, "layers")
+
+
+def test_methods_says_where_each_family_goes_in_a_config(capsys):
+    # nothing said that pcgrad is a 'multitask' method or where an architecture name goes
+    from transferkit._registry import list_families
+    from transferkit.cli import FAMILY_USE
+
+    assert set(list_families()) <= set(FAMILY_USE)  # a new family must say where it is used
+    assert main(["methods", "--family", "aggregator"]) == 0
+    out = capsys.readouterr().out
+    assert "used in" in out and "pcgrad" in out and "multitask methods" in out

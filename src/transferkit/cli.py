@@ -64,16 +64,36 @@ def _cells(*values: str) -> list[str]:
     return [escape(v) for v in values]
 
 
+#: where each family's names go in a config (the "used in" column of ``transferkit methods``)
+FAMILY_USE = {
+    "backbone": "backbone.name (every command)",
+    "finetune": "compare methods; rank validate.strategy; selftaught finetune.name",
+    "adaptation": "adapt methods",
+    "scorer": "adapt scorers",
+    "instance": "adapt / compare methods",
+    "feature": "adapt / compare methods",
+    "parameter": "adapt / compare methods",
+    "multitask": "multitask methods",
+    "weighting": "multitask methods",
+    "aggregator": "multitask methods",
+    "mtl_architecture": "multitask architecture.name",
+    "transferability": "rank scores",
+    "zeroshot": "zeroshot methods",
+    "clustering": "cluster methods",
+    "selftaught": "selftaught methods (also raw, pca, scratch)",
+}
+
+
 def _cmd_methods(args) -> int:
     from rich.table import Table
 
     from ._registry import list_methods
 
     table = Table(title="transferkit methods")
-    for col in ("family", "name", "description"):
+    for col in ("family", "name", "used in", "description"):
         table.add_column(col, overflow="fold")
     for m in list_methods(args.family):
-        table.add_row(*_cells(m.family, m.name, m.description))
+        table.add_row(*_cells(m.family, m.name, FAMILY_USE.get(m.family, "Python API"), m.description))
     _print_table(table)
     return 0
 
