@@ -444,3 +444,15 @@ def test_methods_says_where_each_family_goes_in_a_config(capsys):
     assert main(["methods", "--family", "aggregator"]) == 0
     out = capsys.readouterr().out
     assert "used in" in out and "pcgrad" in out and "multitask methods" in out
+
+
+def test_report_counts_verdicts_readably(tmp_path):
+    # "Verdicts against each method's first baseline: 2 n/a: 1 seed." read as one odd phrase
+    from transferkit.experiments._summary import write_report
+
+    summary = [{"method": "scratch", "verdict": "baseline"},
+               {"method": "full", "verdict": "n/a: 1 seed"}, {"method": "lora", "verdict": "n/a: 1 seed"},
+               {"method": "bss", "verdict": "inconclusive"}]
+    text = write_report(tmp_path, "t", [], summary, ["method", "verdict"], [], rope=0.01,
+                        baselines=["scratch", "source_only"])
+    assert "Verdicts against each method's first baseline: n/a: 1 seed (2), inconclusive (1)." in text

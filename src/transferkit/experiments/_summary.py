@@ -186,7 +186,7 @@ def write_report(out: Path, title: str, intro: Sequence[str], summary: Sequence[
     if rows:
         counts = {v: sum(r["verdict"] == v for r in rows) for v in dict.fromkeys(r["verdict"] for r in rows)}
         lines += ["Verdicts against " + (baselines[0] if len(baselines) == 1 else "each method's first baseline") + ": "
-                  + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".", ""]
+                  + ", ".join(f"{v} ({n})" for v, n in counts.items()) + ".", ""]
         undecided = [r for r in rows if r["verdict"] == V.INCONCLUSIVE and r.get(f"seeds_needed_vs_{baselines[0]}")]
         if undecided:
             need = max(int(r[f"seeds_needed_vs_{baselines[0]}"]) for r in undecided)
