@@ -1,8 +1,9 @@
-"""Every ```python block of the README runs exactly as written, in a fresh namespace.
+"""Every ```python block of the README and of docs/*.md runs exactly as written, in a fresh namespace.
 
 A reader copies the block into a file and runs it: every name it uses must be defined in it
-(``test_readme_python_blocks_define_every_name``, fast), and the block must run
-(``test_readme_python_blocks_run_as_written``, slow: it loads ImageNet EfficientNet-Lite0).
+(``test_python_blocks_define_every_name``, fast), and the block must run
+(``test_docs_python_blocks_run_as_written``; the README's is slow: it loads ImageNet
+EfficientNet-Lite0). Shapes of signatures that are not code go in ```text blocks.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+DOCS = sorted((README.parent / "docs").glob("*.md"))
 
 
-def python_blocks() -> list[tuple[int, str]]:
-    """``(line number, code)`` of every fenced python block of the README."""
-    text = README.read_text()
+def python_blocks(path: Path = README) -> list[tuple[int, str]]:
+    """``(line number, code)`` of every fenced python block of a markdown file."""
+    text = path.read_text()
     return [
         (text.count("\n", 0, m.start(1)) + 1, m.group(1))
         for m in re.finditer(r"```python\n(.*?)```", text, re.S)
@@ -52,12 +54,23 @@ def test_readme_has_python_blocks():
 
 
 BLOCKS = [pytest.param(line, code, id=f"README.md:{line}") for line, code in python_blocks()]
+DOC_BLOCKS = [pytest.param(f"docs/{p.name}", line, code, id=f"docs/{p.name}:{line}")
+              for p in DOCS for line, code in python_blocks(p)]
 
 
-@pytest.mark.parametrize("line, code", BLOCKS)
-def test_readme_python_blocks_define_every_name(line, code):
+@pytest.mark.parametrize("where, line, code", [pytest.param("README.md", *b.values, id=b.id) for b in BLOCKS]
+                         + DOC_BLOCKS)
+def test_python_blocks_define_every_name(where, line, code):
     missing = undefined_names(code)
-    assert not missing, f"README.md python block at line {line} uses undefined names {sorted(missing)}"
+    assert not missing, f"{where} python block at line {line} uses undefined names {sorted(missing)}"
+
+
+@pytest.mark.parametrize("where, line, code", DOC_BLOCKS)
+def test_docs_python_blocks_run_as_written(where, line, code):
+    import torch
+
+    torch.manual_seed(0)
+    exec(compile(code, f"{where}:{line}", "exec"), {"__name__": "__docs__"})
 
 
 @pytest.mark.slow
