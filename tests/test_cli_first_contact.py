@@ -456,3 +456,23 @@ def test_report_counts_verdicts_readably(tmp_path):
     text = write_report(tmp_path, "t", [], summary, ["method", "verdict"], [], rope=0.01,
                         baselines=["scratch", "source_only"])
     assert "Verdicts against each method's first baseline: n/a: 1 seed (2), inconclusive (1)." in text
+
+
+@pytest.mark.parametrize("command", ["adapt", "cluster", "layers", "multitask", "selftaught", "zeroshot"])
+def test_seeds_auto_outside_compare_is_refused_naming_the_command(tmp_path, command):
+    import importlib
+
+    from transferkit.cli import RUNNERS
+    from transferkit.exceptions import ConfigError
+    from transferkit.experiments._config import parse_config
+
+    module, fn = RUNNERS[command]
+    run = getattr(importlib.import_module(f"transferkit.experiments.{module}"), fn)
+    raw = {"trainer": {"seeds": "auto"}}
+    if command == "zeroshot":  # its default kind (gbu) needs a folder; the check comes first anyway
+        (tmp_path / "zsl.npz").write_bytes(b"")
+        raw["data"] = {"kind": "arrays", "path": str(tmp_path / "zsl.npz")}
+    cfg = parse_config(raw, command)
+    with pytest.raises(ConfigError, match=f"trainer.seeds: auto is not available for {command} yet; list the seeds"):
+        run(cfg, tmp_path / "run")
+    assert not (tmp_path / "run").exists()

@@ -191,6 +191,13 @@ def trainer_key(trainer: Any) -> dict[str, Any]:
     return {k: v for k, v in trainer.model_dump(mode="json").items() if k not in _EXECUTION_KEYS}
 
 
+def require_listed_seeds(cfg: Any) -> None:
+    """``trainer.seeds: auto`` (adding seeds until decided) is only wired into ``compare``; the
+    other commands need the seeds listed."""
+    if cfg.trainer.seeds == "auto":
+        raise ConfigError(f"trainer.seeds: auto is not available for {cfg.command} yet; list the seeds")
+
+
 def check_logger_installed(kind: str | None) -> None:
     """Fail before training when ``trainer.logger`` names a package that is not installed."""
     import importlib.util

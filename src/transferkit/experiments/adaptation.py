@@ -26,6 +26,7 @@ from ._common import (
     check_logger_installed,
     make_logger,
     method_errors,
+    require_listed_seeds,
     threads,
     trainer_key,
 )
@@ -215,8 +216,7 @@ def run_adapt(cfg: AdaptConfig, output_dir: str | Path | None = None, resume: bo
     """Run every method x seed of ``cfg``; write results.json, report.md and figures."""
     import transferkit
 
-    if cfg.trainer.seeds == "auto":
-        raise ConfigError("trainer.seeds: auto is not available for adapt yet; list the seeds")
+    require_listed_seeds(cfg)
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     check_logger_installed(cfg.trainer.logger)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..data._kinds import load_data
 from ..exceptions import ConfigError
-from ._common import check_params, method_errors
+from ._common import check_params, method_errors, require_listed_seeds
 from ._config import ClusterConfig, MethodSpec
 from ._executor import (
     PeakMemory,
@@ -215,8 +215,7 @@ def run_cluster(cfg: ClusterConfig, output_dir: str | Path | None = None, resume
     """Run every method x seed of ``cfg``; write results.json and report.md."""
     import transferkit
 
-    if cfg.trainer.seeds == "auto":
-        raise ConfigError("trainer.seeds: auto is not available for cluster yet; list the seeds")
+    require_listed_seeds(cfg)
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     methods = cfg.listed_methods() or [MethodSpec(name=n) for n in ("stc", "kmeans", "spectral_cocluster")]

@@ -38,7 +38,7 @@ from ..data._base import few_shot_indices
 from ..data._kinds import load_data
 from ..exceptions import ConfigError, DataError
 from ..training import OptimConfig, fit_finetune
-from ._common import check_logger_installed, make_logger, threads, trainer_key
+from ._common import check_logger_installed, make_logger, require_listed_seeds, threads, trainer_key
 from ._config import LAYER_VARIANTS, LayersConfig
 from ._executor import PeakMemory, RunTask, finish_run, grid_task, make_executor, plan_runs
 from ._results import (
@@ -172,8 +172,7 @@ def run_layers(cfg: LayersConfig, output_dir: str | Path | None = None, resume: 
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     check_logger_installed(cfg.trainer.logger)
-    if cfg.trainer.seeds == "auto":
-        raise ConfigError("trainer.seeds: auto is not available for layers yet; list the seeds")
+    require_listed_seeds(cfg)
     data = load_data(cfg.data, "layers")
     probe = build_model(cfg, data, pretrained=False)
     n_groups = len(probe.layer_groups())

@@ -33,6 +33,7 @@ from ._common import (
     check_logger_installed,
     make_logger,
     method_errors,
+    require_listed_seeds,
     threads,
     trainer_key,
 )
@@ -271,8 +272,7 @@ def run_multitask(cfg: MultitaskConfig, output_dir: str | Path | None = None, re
     """Run every method x seed of ``cfg``; write results.json, report.md and figures."""
     from ..training.multitask import tasks_from_data
 
-    if cfg.trainer.seeds == "auto":
-        raise ConfigError("trainer.seeds: auto is not available for multitask yet; list the seeds")
+    require_listed_seeds(cfg)
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     check_logger_installed(cfg.trainer.logger)

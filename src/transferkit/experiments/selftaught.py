@@ -34,7 +34,14 @@ from .._registry import create
 from ..data._base import Domain, few_shot_indices
 from ..data._kinds import load_data
 from ..exceptions import ConfigError, DataError, suggest
-from ._common import build_backbone, check_logger_installed, make_logger, threads, trainer_key
+from ._common import (
+    build_backbone,
+    check_logger_installed,
+    make_logger,
+    require_listed_seeds,
+    threads,
+    trainer_key,
+)
 from ._config import MethodSpec, SelftaughtConfig
 from ._executor import PeakMemory, RunTask, finish_run, make_executor, method_seed_tasks, run_grid
 from ._results import (
@@ -427,8 +434,7 @@ def _task_key(cfg: SelftaughtConfig, m: MethodSpec) -> dict[str, Any]:
 def run_selftaught(cfg: SelftaughtConfig, output_dir: str | Path | None = None, resume: bool = False,
                    overwrite: bool = False, progress: bool = True) -> dict:
     """Run every method x seed of ``cfg``; write results.json, report.md and figures."""
-    if cfg.trainer.seeds == "auto":
-        raise ConfigError("trainer.seeds: auto is not available for selftaught yet; list the seeds")
+    require_listed_seeds(cfg)
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     check_logger_installed(cfg.trainer.logger)

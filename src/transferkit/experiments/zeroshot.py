@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..data._kinds import load_data
-from ..exceptions import ConfigError
-from ._common import check_params, method_errors
+from ._common import check_params, method_errors, require_listed_seeds
 from ._config import MethodSpec, ZeroshotConfig
 from ._executor import (
     PeakMemory,
@@ -137,8 +136,7 @@ def run_zeroshot(cfg: ZeroshotConfig, output_dir: str | Path | None = None, resu
     """Run every method x seed of ``cfg``; write results.json, report.md and figures."""
     import transferkit
 
-    if cfg.trainer.seeds == "auto":
-        raise ConfigError("trainer.seeds: auto is not available for zeroshot yet; list the seeds")
+    require_listed_seeds(cfg)
     out = cfg.output_dir(output_dir)
     check_output_dir(out, resume, overwrite)
     methods = cfg.listed_methods() or [MethodSpec(name="eszsl")]
