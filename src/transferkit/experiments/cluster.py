@@ -221,16 +221,19 @@ def run_cluster(cfg: ClusterConfig, output_dir: str | Path | None = None, resume
     methods = cfg.listed_methods() or [MethodSpec(name=n) for n in ("stc", "kmeans", "spectral_cocluster")]
     if not any(m.name == "itcc" for m in methods):
         methods.insert(0, MethodSpec(name="itcc"))
+    feature_clusters = {}  # n_feature_clusters of the co-clusterings, checked against the data below
     for m in methods:  # unknown names and bad parameters fail before anything runs
         with method_errors(m.display):
-            check_params(transferkit.create("clustering", m.name, **m.params))
+            estimator = transferkit.create("clustering", m.name, **m.params)
+            check_params(estimator)
+        if hasattr(estimator, "n_feature_clusters"):
+            feature_clusters[m.display] = estimator.n_feature_clusters
     data = load_data(cfg.data, "cluster")
     k = len(np.unique(data.y))
     if k > data.X.shape[0]:
         raise ConfigError(f"the target has {data.X.shape[0]} samples, fewer than its {k} classes")
     d = data.X.shape[1]
-    too_many = [(m.display, kf) for m in methods
-                if (kf := getattr(transferkit.create("clustering", m.name, **m.params), "n_feature_clusters", d)) > d]
+    too_many = [(n, kf) for n, kf in feature_clusters.items() if kf > d]
     if too_many:  # found by the fit only, after other runs; itcc (always added) needs listing to change it
         raise ConfigError(
             f"the data has {d} features, fewer than the feature clusters of "
