@@ -37,21 +37,23 @@ def shallow_family(name: str) -> str | None:
     return None
 
 
-def is_heterogeneous(name: str) -> bool:
-    """Whether shallow method ``name`` accepts source and target with different features."""
+def _flag(name: str, attr: str) -> bool:
+    """A class flag of shallow method ``name``'s estimator (False for any other name)."""
     from .._registry import _REGISTRY
 
     fam = shallow_family(name)
-    return fam is not None and bool(getattr(_REGISTRY[fam][name].factory, "_heterogeneous", False))
+    return fam is not None and bool(getattr(_REGISTRY[fam][name].factory, attr, False))
+
+
+def is_heterogeneous(name: str) -> bool:
+    """Whether shallow method ``name`` accepts source and target with different features."""
+    return _flag(name, "_heterogeneous")
 
 
 def needs_target_labels(name: str) -> bool:
     """Whether shallow method ``name`` needs some labelled target rows (FA, DAMA, TrAdaBoost,
     SER/STRUT): the unlabelled-target setting of ``adapt`` cannot run it."""
-    from .._registry import _REGISTRY
-
-    fam = shallow_family(name)
-    return fam is not None and bool(getattr(_REGISTRY[fam][name].factory, "_need_target_labels", False))
+    return _flag(name, "_need_target_labels")
 
 
 def check_heterogeneous(names: list[str], source_shape: tuple, target_shape: tuple) -> None:
